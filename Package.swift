@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "GradLab",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "GradTensor", targets: ["GradTensor"]),
+        .library(name: "GradNN", targets: ["GradNN"]),
+        .library(name: "GradOptim", targets: ["GradOptim"]),
+        .library(name: "GradData", targets: ["GradData"]),
+        .library(name: "GradLab", targets: ["GradLab"]),
+        .executable(name: "gradlab", targets: ["gradlab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "GradTensor", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
+        .target(name: "GradNN", dependencies: ["GradTensor"]),
+        .target(name: "GradOptim", dependencies: ["GradTensor", "GradNN"]),
+        .target(name: "GradData", dependencies: ["GradTensor"]),
+        .target(name: "GradLab", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradData"]),
+        .executableTarget(name: "gradlab", dependencies: [
+            "GradLab", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "GradTensorTests", dependencies: ["GradTensor"]),
+        .testTarget(name: "GradNNTests", dependencies: ["GradTensor", "GradNN"]),
+        .testTarget(name: "GradOptimTests", dependencies: ["GradTensor", "GradNN", "GradOptim"]),
+        .testTarget(name: "GradLabTests", dependencies: ["GradLab", "gradlab"]),
+    ]
+)

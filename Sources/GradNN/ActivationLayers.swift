@@ -1,0 +1,144 @@
+import GradTensor
+
+/// The activation functions as layers, for `Sequential`. Each wraps the function of the same
+/// name in GradTensor (formulas there); names and defaults follow `torch.nn`.
+public final class Sigmoid<Scalar: TensorScalar>: Module {
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init() {}
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { sigmoid(input) }
+}
+
+/// Hyperbolic tangent layer.
+public final class Tanh<Scalar: TensorScalar>: Module {
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init() {}
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { tanh(input) }
+}
+
+/// `max(x, 0)` layer.
+public final class ReLU<Scalar: TensorScalar>: Module {
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init() {}
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { relu(input) }
+}
+
+/// Leaky ReLU layer (`negativeSlope` default 0.01).
+public final class LeakyReLU<Scalar: TensorScalar>: Module {
+    public let negativeSlope: Scalar
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init(negativeSlope: Scalar = 0.01) { self.negativeSlope = negativeSlope }
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { leakyReLU(input, negativeSlope: negativeSlope) }
+    public var summary: String { "LeakyReLU(negative_slope=\(negativeSlope))" }
+}
+
+/// Parametric ReLU with a learnable slope per channel (`weight`, initialised to `initialValue`, 0.25).
+public final class PReLU<Scalar: TensorScalar>: Module {
+    public let weight: Parameter<Scalar>
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    /// - Parameters:
+    ///   - parameterCount: 1 (one shared slope) or the number of channels (axis 1 of the input).
+    ///   - initialValue: the starting slope.
+    public init(parameterCount: Int = 1, initialValue: Scalar = 0.25) {
+        precondition(parameterCount >= 1, "PReLU: parameterCount must be at least 1, got \(parameterCount)")
+        weight = Parameter(.full([parameterCount], initialValue))
+    }
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { prelu(input, weight: weight.value) }
+    public var namedParameters: [(String, Parameter<Scalar>)] { [("weight", weight)] }
+    public var summary: String { "PReLU(num_parameters=\(weight.value.count))" }
+}
+
+/// ELU layer (`alpha` default 1).
+public final class ELU<Scalar: TensorScalar>: Module {
+    public let alpha: Scalar
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init(alpha: Scalar = 1) { self.alpha = alpha }
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { elu(input, alpha: alpha) }
+}
+
+/// SELU layer.
+public final class SELU<Scalar: TensorScalar>: Module {
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init() {}
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { selu(input) }
+}
+
+/// GELU layer (exact, or PyTorch's `approximate='tanh'`).
+public final class GELU<Scalar: TensorScalar>: Module {
+    public let approximateTanh: Bool
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init(approximateTanh: Bool = false) { self.approximateTanh = approximateTanh }
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { gelu(input, approximateTanh: approximateTanh) }
+}
+
+/// Softplus layer (`beta` 1, `threshold` 20).
+public final class Softplus<Scalar: TensorScalar>: Module {
+    public let beta: Scalar
+    public let threshold: Scalar
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init(beta: Scalar = 1, threshold: Scalar = 20) { self.beta = beta; self.threshold = threshold }
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { softplus(input, beta: beta, threshold: threshold) }
+}
+
+/// SiLU (swish) layer.
+public final class SiLU<Scalar: TensorScalar>: Module {
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init() {}
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { silu(input) }
+}
+
+/// Hardtanh layer (`minValue` −1, `maxValue` 1).
+public final class Hardtanh<Scalar: TensorScalar>: Module {
+    public let minValue: Scalar
+    public let maxValue: Scalar
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init(minValue: Scalar = -1, maxValue: Scalar = 1) {
+        precondition(minValue < maxValue, "Hardtanh: minValue \(minValue) must be below maxValue \(maxValue)")
+        self.minValue = minValue
+        self.maxValue = maxValue
+    }
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { hardtanh(input, minValue: minValue, maxValue: maxValue) }
+}
+
+/// Softsign layer.
+public final class Softsign<Scalar: TensorScalar>: Module {
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+    public init() {}
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { softsign(input) }
+}
+
+/// The activations by name, as spec files and the doctor name them.
+public enum Activation: String, CaseIterable, Sendable, Codable {
+    case sigmoid, tanh, relu, leakyRelu = "leaky_relu", prelu, elu, selu, gelu, softplus, silu
+    case hardtanh, softsign, linear
+
+    /// A new layer computing this activation with PyTorch's default parameters.
+    public func makeLayer<Scalar: TensorScalar>(_ type: Scalar.Type = Scalar.self) -> any Module<Scalar> {
+        switch self {
+        case .sigmoid: Sigmoid<Scalar>()
+        case .tanh: Tanh<Scalar>()
+        case .relu: ReLU<Scalar>()
+        case .leakyRelu: LeakyReLU<Scalar>()
+        case .prelu: PReLU<Scalar>()
+        case .elu: ELU<Scalar>()
+        case .selu: SELU<Scalar>()
+        case .gelu: GELU<Scalar>()
+        case .softplus: Softplus<Scalar>()
+        case .silu: SiLU<Scalar>()
+        case .hardtanh: Hardtanh<Scalar>()
+        case .softsign: Softsign<Scalar>()
+        case .linear: Identity<Scalar>()
+        }
+    }
+}

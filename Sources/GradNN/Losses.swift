@@ -1,0 +1,83 @@
+import GradTensor
+
+/// How a loss combines its per-element terms (PyTorch's `reduction`).
+public enum Reduction: String, Sendable, Codable {
+    case mean, sum, none
+
+    func apply<T: TensorScalar>(_ terms: Tensor<T>) -> Tensor<T> {
+        switch self {
+        case .mean: terms.mean()
+        case .sum: terms.sum()
+        case .none: terms
+        }
+    }
+}
+
+private func checkSameShape<T>(_ name: String, _ predictions: Tensor<T>, _ targets: Tensor<T>) {
+    precondition(predictions.shape == targets.shape,
+                 "\(name): predictions shape \(predictions.shape) does not match targets shape \(targets.shape)")
+}
+
+/// Mean squared error `mean((p − t)²)` (`nn.MSELoss`).
+public func meanSquaredError<T: TensorScalar>(
+    predictions: Tensor<T>, targets: Tensor<T>, reduction: Reduction = .mean
+) -> Tensor<T> {
+    checkSameShape("meanSquaredError", predictions, targets)
+    return reduction.apply((predictions - targets).squared())
+}
+
+/// Mean absolute error `mean(|p − t|)` (`nn.L1Loss`).
+public func l1Loss<T: TensorScalar>(
+    predictions: Tensor<T>, targets: Tensor<T>, reduction: Reduction = .mean
+) -> Tensor<T> {
+    checkSameShape("l1Loss", predictions, targets)
+    return reduction.apply((predictions - targets).abs())
+}
+
+/// Huber loss (`nn.HuberLoss`): `½d²` where `|d| < δ`, else `δ(|d| − ½δ)`, with `d = p − t`.
+public func huberLoss<T: TensorScalar>(
+    predictions: Tensor<T>, targets: Tensor<T>, delta: T = 1, reduction: Reduction = .mean
+) -> Tensor<T> {
+    checkSameShape("huberLoss", predictions, targets)
+    precondition(delta > 0, "huberLoss: delta must be positive, got \(delta)")
+    let d = predictions - targets
+    let a = d.abs()
+    let quadratic = d.squared() * T(0.5)
+    let linearPart = (a - T(0.5) * delta) * delta
+    return reduction.apply(Tensor.where(a .< delta, quadratic, linearPart))
+}
+
+/// Binary cross-entropy on probabilities (`nn.BCELoss`):
+/// `−[t·log p + (1 − t)·log(1 − p)]`, each log clamped at −100 as PyTorch does.
+public func binaryCrossEntropy<T: TensorScalar>(
+    predictions: Tensor<T>, targets: Tensor<T>, reduction: Reduction = .mean
+) -> Tensor<T> {
+    checkSameShape("binaryCrossEntropy", predictions, targets)
+    let logP = predictions.log().clamped(min: -100)
+    let logOneMinusP = (1 - predictions).log().clamped(min: -100)
+    return reduction.apply(-(targets * logP + (1 - targets) * logOneMinusP))
+}
+
+/// Binary cross-entropy on logits (`nn.BCEWithLogitsLoss`), stable for any logit:
+/// `max(z, 0) − z·t + log(1 + e^(−|z|))`.
+public func binaryCrossEntropyWithLogits<T: TensorScalar>(
+    logits: Tensor<T>, targets: Tensor<T>, reduction: Reduction = .mean
+) -> Tensor<T> {
+    checkSameShape("binaryCrossEntropyWithLogits", logits, targets)
+    let terms = relu(logits) - logits * targets + (-logits.abs()).exp().log1p()
+    return reduction.apply(terms)
+}
+
+/// Cross-entropy of logits `[n, classes]` against integer labels (`nn.CrossEntropyLoss`):
+/// `−log softmax(z)[label]`, through a stable log-softmax.
+public func crossEntropy<T: TensorScalar>(
+    logits: Tensor<T>, labels: [Int], reduction: Reduction = .mean
+) -> Tensor<T> {
+    precondition(logits.rank == 2, "crossEntropy: logits must be [n, classes], got shape \(logits.shape)")
+    precondition(labels.count == logits.shape[0],
+                 "crossEntropy: \(labels.count) labels for logits of shape \(logits.shape)")
+    let classes = logits.shape[1]
+    for l in labels { precondition(l >= 0 && l < classes, "crossEntropy: label \(l) out of range 0..<\(classes)") }
+    let picked = (logSoftmax(logits, axis: 1) * Tensor.oneHot(labels, classes: classes)).sum(axis: 1)
+    return reduction.apply(-picked)
+}

@@ -1,0 +1,44 @@
+import GradTensor
+
+/// A learnable tensor owned by a module: a leaf that requires a gradient.
+///
+/// A reference type, so that the module, the optimizer and the monitor all see the same
+/// values; an optimizer writes `value` in place after each step.
+public final class Parameter<Scalar: TensorScalar> {
+    /// The current values; a leaf tensor that requires a gradient.
+    public private(set) var value: Tensor<Scalar>
+
+    /// Wraps `value` as a learnable leaf.
+    public init(_ value: Tensor<Scalar>) {
+        var v = value.detached()
+        v.requiresGrad = true
+        self.value = v
+    }
+
+    /// The accumulated gradient, or nil after `zeroGrad()` or before the first backward pass.
+    public var grad: Tensor<Scalar>? {
+        get { value.grad }
+        set { value.grad = newValue }
+    }
+
+    /// The shape of the parameter.
+    public var shape: [Int] { value.shape }
+
+    /// Clears the gradient (PyTorch's `set_to_none=True`).
+    public func zeroGrad() { value.zeroGrad() }
+
+    /// Replaces the values, keeping this parameter's identity and gradient; the shape must match.
+    public func assign(_ newValue: Tensor<Scalar>) {
+        precondition(newValue.shape == value.shape,
+                     "assign: new value shape \(newValue.shape) does not match parameter shape \(value.shape)")
+        let source = newValue.detached()
+        value.withUnsafeMutableBufferPointer { dst in
+            source.withUnsafeBufferPointer { src in dst.baseAddress!.update(from: src.baseAddress!, count: src.count) }
+        }
+    }
+
+    /// Writes the values in place (optimizers, initializers); not recorded by autodiff.
+    public func update(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
+        try value.withUnsafeMutableBufferPointer(body)
+    }
+}
