@@ -25,9 +25,11 @@ let package = Package(
         .executableTarget(name: "gradlab", dependencies: [
             "GradLab", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "GradTensorTests", dependencies: ["GradTensor"]),
-        .testTarget(name: "GradNNTests", dependencies: ["GradTensor", "GradNN"]),
-        .testTarget(name: "GradOptimTests", dependencies: ["GradTensor", "GradNN", "GradOptim"]),
-        .testTarget(name: "GradLabTests", dependencies: ["GradLab", "gradlab"]),
+        // Shared test helpers (tolerances, fixture paths); used by the test targets only.
+        .target(name: "GradTestSupport", dependencies: ["GradTensor"], path: "Tests/Support"),
+        .testTarget(name: "GradTensorTests", dependencies: ["GradTensor", "GradTestSupport"]),
+        .testTarget(name: "GradNNTests", dependencies: ["GradTensor", "GradNN", "GradTestSupport"]),
+        .testTarget(name: "GradOptimTests", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradTestSupport"]),
+        .testTarget(name: "GradLabTests", dependencies: ["GradLab", "gradlab", "GradTestSupport"]),
     ]
 )
