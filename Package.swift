@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "GradTensor", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "GradNN", dependencies: ["GradTensor"]),
         .target(name: "GradOptim", dependencies: ["GradTensor", "GradNN"]),
-        .target(name: "GradData", dependencies: ["GradTensor"]),
+        .target(name: "GradData", dependencies: ["GradTensor", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "GradLab", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradData"]),
         .executableTarget(name: "gradlab", dependencies: [
             "GradLab", .product(name: "ArgumentParser", package: "swift-argument-parser"),

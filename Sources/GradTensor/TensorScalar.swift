@@ -55,7 +55,9 @@ extension Float: TensorScalar {
     public static var dtypeName: String { "F32" }
     public static func kernelUnary(
         _ op: UnaryOp<Float>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int
-    ) { unaryLoop(op, x, y, count) }
+    ) {
+        if !fastUnaryFloat(op, x, y, count) { unaryLoop(op, x, y, count) }
+    }
     public static func kernelUnaryGradient(
         _ op: UnaryOp<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, _ count: Int

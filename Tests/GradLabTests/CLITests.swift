@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+/// The `gradlab` executable run as a process: help, JSON output, exit codes.
+@Suite struct CLITests {
+    /// The `gradlab` binary built beside this test bundle.
+    static let executable: URL = {
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var dir = me.deletingLastPathComponent()
+        // The bundle may be a directory (`.xctest/...`) on some platforms: walk up to the products folder.
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("gradlab").path) && dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("gradlab")
+    }()
+
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Output {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    @Test func helpListsTheCommands() throws {
+        let r = try Self.run(["--help"])
+        #expect(r.status == 0)
+        for command in ["list", "run", "info"] { #expect(r.stdout.contains(command), "help lacks \(command)") }
+    }
+
+    @Test func listShowsEverySeedExperiment() throws {
+        let r = try Self.run(["list"])
+        #expect(r.status == 0)
+        for name in ["seed-sigmoid-vs-relu", "seed-clipping", "seed-xavier-vs-kaiming", "seed-spiral-sigmoid"] {
+            #expect(r.stdout.contains(name))
+        }
+    }
+
+    @Test func runJSONIsOneObjectWithTheRuns() throws {
+        let r = try Self.run(["run", "seed-clipping", "--epochs", "20", "--json"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let runs = object?["runs"] as? [[String: Any]] ?? []
+        #expect(object?["experiment"] as? String == "seed-clipping")
+        #expect(runs.count == 2)
+        #expect(runs.map { $0["name"] as? String } == ["no clipping", "clip norm 10"])
+        #expect((runs.last?["finite"] as? Bool) == true)
+        for run in runs {
+            for key in ["final_loss", "first_layer_grad_norm", "last_layer_grad_norm", "finite", "train_seconds"] {
+                #expect(run[key] != nil, "run lacks \(key)")
+            }
+        }
+        #expect(!r.stderr.isEmpty, "progress belongs on stderr")
+    }
+
+    @Test func unknownExperimentIsBadUsage() throws {
+        let r = try Self.run(["run", "seed-sigmod"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("unknown experiment 'seed-sigmod'"))
+        #expect(r.stderr.contains("seed-sigmoid-vs-relu"))
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test func nonPositiveEpochsIsBadUsage() throws {
+        let r = try Self.run(["run", "seed-clipping", "--epochs", "0"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("--epochs"))
+    }
+
+    @Test func infoJSONNamesTheBackend() throws {
+        let r = try Self.run(["info", "--json"])
+        #expect(r.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(object?["backend"] is String)
+        #expect(object?["version"] is String)
+    }
+}
