@@ -59,6 +59,7 @@ public final class ELU<Scalar: TensorScalar>: Module {
     public let hooks = ModuleHooks<Scalar>()
     public init(alpha: Scalar = 1) { self.alpha = alpha }
     public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { elu(input, alpha: alpha) }
+    public var summary: String { "ELU(alpha=\(alpha))" }
 }
 
 /// SELU layer.
@@ -76,6 +77,7 @@ public final class GELU<Scalar: TensorScalar>: Module {
     public let hooks = ModuleHooks<Scalar>()
     public init(approximateTanh: Bool = false) { self.approximateTanh = approximateTanh }
     public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { gelu(input, approximateTanh: approximateTanh) }
+    public var summary: String { "GELU(approximate='\(approximateTanh ? "tanh" : "none")')" }
 }
 
 /// Softplus layer (`beta` 1, `threshold` 20).
@@ -86,6 +88,7 @@ public final class Softplus<Scalar: TensorScalar>: Module {
     public let hooks = ModuleHooks<Scalar>()
     public init(beta: Scalar = 1, threshold: Scalar = 20) { self.beta = beta; self.threshold = threshold }
     public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { softplus(input, beta: beta, threshold: threshold) }
+    public var summary: String { "Softplus(beta=\(beta), threshold=\(threshold))" }
 }
 
 /// SiLU (swish) layer.
@@ -108,6 +111,7 @@ public final class Hardtanh<Scalar: TensorScalar>: Module {
         self.maxValue = maxValue
     }
     public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { hardtanh(input, minValue: minValue, maxValue: maxValue) }
+    public var summary: String { "Hardtanh(min_val=\(minValue), max_val=\(maxValue))" }
 }
 
 /// Softsign layer.

@@ -80,6 +80,9 @@ public final class Sequential<Scalar: TensorScalar>: Module {
     }
 
     public var summary: String {
-        "Sequential(\n" + layers.enumerated().map { "  (\($0.offset)): \($0.element.summary)" }.joined(separator: "\n") + "\n)"
+        // A nested container's lines are indented by two more spaces, as PyTorch does.
+        "Sequential(\n" + layers.enumerated().map {
+            "  (\($0.offset)): " + $0.element.summary.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n  ")
+        }.joined(separator: "\n") + "\n)"
     }
 }

@@ -53,9 +53,19 @@ public func binaryCrossEntropy<T: TensorScalar>(
     predictions: Tensor<T>, targets: Tensor<T>, reduction: Reduction = .mean
 ) -> Tensor<T> {
     checkSameShape("binaryCrossEntropy", predictions, targets)
-    let logP = predictions.log().clamped(min: -100)
-    let logOneMinusP = (1 - predictions).log().clamped(min: -100)
-    return reduction.apply(-(targets * logP + (1 - targets) * logOneMinusP))
+    let p = predictions.detached(), t = targets.detached()
+    let logP = p.log().clamped(min: -100)
+    let logOneMinusP = (1 - p).log().clamped(min: -100)
+    var terms = -(t * logP + (1 - t) * logOneMinusP)
+    if Tensor.needsRecording([predictions, targets]) {
+        // Pullback as PyTorch's: d/dp = (p − t) / max(p(1 − p), 1e-12), finite at p = 0 and 1
+        // (the chain rule through the clamped logs would give 0·∞ = NaN there);
+        // d/dt = log(1 − p) − log p with the same clamps.
+        terms.record("binaryCrossEntropy", inputs: [predictions, targets]) { g in
+            [g * (p - t) / (p * (1 - p)).clamped(min: T(1e-12)), g * (logOneMinusP - logP)]
+        }
+    }
+    return reduction.apply(terms)
 }
 
 /// Binary cross-entropy on logits (`nn.BCEWithLogitsLoss`), stable for any logit:
@@ -64,7 +74,15 @@ public func binaryCrossEntropyWithLogits<T: TensorScalar>(
     logits: Tensor<T>, targets: Tensor<T>, reduction: Reduction = .mean
 ) -> Tensor<T> {
     checkSameShape("binaryCrossEntropyWithLogits", logits, targets)
-    let terms = relu(logits) - logits * targets + (-logits.abs()).exp().log1p()
+    let z = logits.detached(), t = targets.detached()
+    var terms = relu(z) - z * t + (-z.abs()).exp().log1p()
+    if Tensor.needsRecording([logits, targets]) {
+        // d/dz = σ(z) − t, d/dt = −z: exact also at z = 0, where the kinks of max and |·|
+        // in the stable formula would give −t instead of ½ − t.
+        terms.record("binaryCrossEntropyWithLogits", inputs: [logits, targets]) { g in
+            [g * (sigmoid(z) - t), -(g * z)]
+        }
+    }
     return reduction.apply(terms)
 }
 
@@ -78,6 +96,9 @@ public func crossEntropy<T: TensorScalar>(
                  "crossEntropy: \(labels.count) labels for logits of shape \(logits.shape)")
     let classes = logits.shape[1]
     for l in labels { precondition(l >= 0 && l < classes, "crossEntropy: label \(l) out of range 0..<\(classes)") }
-    let picked = (logSoftmax(logits, axis: 1) * Tensor.oneHot(labels, classes: classes)).sum(axis: 1)
+    // Select rather than multiply by the one-hot mask: a logit of −∞ (a masked class) would
+    // turn 0·(−∞) into NaN.
+    let picked = Tensor.where(Tensor.oneHot(labels, classes: classes), logSoftmax(logits, axis: 1), Tensor(0))
+        .sum(axis: 1)
     return reduction.apply(-picked)
 }

@@ -31,7 +31,11 @@ extension Module {
     public var namedParameters: [(String, Parameter<Scalar>)] {
         children.flatMap { name, child in child.namedParameters.map { ("\(name).\($0.0)", $0.1) } }
     }
-    public var summary: String { String(describing: type(of: self)) + "()" }
+    public var summary: String {
+        // The type's name without its generic argument: `ReLU()`, as PyTorch prints it.
+        let name = String(describing: type(of: self))
+        return String(name.prefix { $0 != "<" }) + "()"
+    }
 
     /// The parameters in `namedParameters` order.
     public var parameters: [Parameter<Scalar>] { namedParameters.map { $0.1 } }
@@ -112,5 +116,27 @@ public final class ModuleHooks<Scalar: TensorScalar> {
             }
         }
         return output
+    }
+}
+
+extension Module where Scalar == Double {
+    /// Compares the autodiff gradients of `loss` with respect to this module's parameters with
+    /// central finite differences (see `checkGradients(named:step:relativeTolerance:absoluteTolerance:loss:)`);
+    /// the report's entries carry the parameters' names (`0.weight`, ...), worst first in
+    /// `worstEntries`.
+    ///
+    /// - Parameters:
+    ///   - step: the finite-difference step `h`.
+    ///   - relativeTolerance: allowed error relative to `max(|analytic|, |numeric|)`.
+    ///   - absoluteTolerance: allowed error near zero.
+    ///   - loss: runs the module and returns a one-element loss; called once with recording
+    ///     and twice per parameter element without.
+    public func checkGradients(
+        step: Double = 1e-6, relativeTolerance: Double = 1e-6, absoluteTolerance: Double = 1e-8,
+        loss: () -> Tensor<Double>
+    ) -> GradientCheckReport {
+        GradTensor.checkGradients(
+            named: namedParameters.map { ($0.0, $0.1.value) }, step: step,
+            relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance, loss: loss)
     }
 }

@@ -168,7 +168,10 @@ extension Tensor {
                     if let existing = node.grad { node.grad = existing.adding(g) } else { node.grad = g }
                     continue
                 }
-                if node.retainsGrad { node.grad = g }
+                if node.retainsGrad {
+                    // Accumulates over backward passes, as a leaf's does (PyTorch's retain_grad).
+                    if let existing = node.grad { node.grad = existing.adding(g) } else { node.grad = g }
+                }
                 guard let pullback = node.pullback else {
                     preconditionFailure("backward: trying to go through the graph of '\(node.op)' a second time; pass retainGraph: true the first time")
                 }

@@ -63,7 +63,11 @@ extension Tensor {
     /// Uniform on `[low, high)`.
     public static func uniform(_ shape: [Int], low: Scalar = 0, high: Scalar = 1, generator: RandomGenerator) -> Tensor {
         let l = Double(low), span = Double(high) - Double(low)
-        return Tensor(shape: shape, scalars: (0..<elementCount(shape)).map { _ in Scalar(l + span * generator.nextUnitDouble()) })
+        // Rounding to Float can land on `high`; keep the interval half-open.
+        let top = low < high ? high.nextDown : high
+        return Tensor(shape: shape, scalars: (0..<elementCount(shape)).map { _ in
+            Swift.min(Scalar(l + span * generator.nextUnitDouble()), top)
+        })
     }
 
     /// Normal with the given mean and standard deviation.

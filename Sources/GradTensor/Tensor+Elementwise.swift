@@ -9,7 +9,7 @@ extension Tensor {
         Scalar.kernelUnary(op, storage.pointer, out.storage.pointer, count)
         if Tensor.recording(self) {
             let x = self, y = out.detached()
-            out.record("\(op)".split(separator: "(").first.map(String.init) ?? "unary", inputs: [self]) { g in
+            out.record(op.name, inputs: [self]) { g in
                 var dx = Tensor(uninitializedShape: x.shape)
                 Scalar.kernelUnaryGradient(op, x: x.storage.pointer, y: y.storage.pointer,
                                            dy: g.storage.pointer, dx: dx.storage.pointer, x.count)
@@ -60,7 +60,9 @@ extension Tensor {
             let y = out.detached()
             out.record("power", inputs: [a, b]) { g in
                 // d/da a^b = b·a^(b−1); d/db a^b = a^b·log(a) (0 where a = 0, as PyTorch).
-                let da = a.node == nil ? nil : (g * b * a.broadcasting(.power, b - 1)).sum(toShape: sa)
+                // An exponent of 0 gives 0, not 0·0^(−1) = NaN at a = 0 (as PyTorch).
+                let da = a.node == nil ? nil
+                    : Tensor.where(b .== 0, Tensor(0), g * b * a.broadcasting(.power, b - 1)).sum(toShape: sa)
                 let logA = a.applying(.log)
                 let safeLog = Tensor.where(a.broadcasting(.equal, Tensor(0)), Tensor(0), logA)
                 let db = b.node == nil ? nil : (g * y * safeLog).sum(toShape: sb)

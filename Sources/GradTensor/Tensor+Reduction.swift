@@ -134,12 +134,27 @@ extension Tensor {
 
     /// The p-norm along `axis`.
     public func norm(_ p: Scalar = 2, axis: Int, keepingDimension: Bool = false) -> Tensor {
+        if p == 2 {
+            // Pullback x/‖x‖ per slice, 0 for a slice of zeros (as PyTorch; the chain rule through
+            // √ would give ∞·0 = NaN there).
+            let x = detached()
+            var out = x.squared().sum(axis: axis, keepingDimension: keepingDimension).sqrt()
+            if Tensor.recording(self) {
+                var kept = shape
+                kept[normalizedAxis(axis)] = 1
+                let n = out.detached().reshaped(kept)
+                let divisor = Tensor.where(n .== 0, Tensor(1), n)
+                out.record("norm", inputs: [self]) { g in [x * (g.reshaped(kept) / divisor)] }
+            }
+            return out
+        }
         if p == 1 { return abs().sum(axis: axis, keepingDimension: keepingDimension) }
         if p == .infinity { return abs().max(axis: axis, keepingDimension: keepingDimension) }
         return abs().pow(p).sum(axis: axis, keepingDimension: keepingDimension).pow(1 / p)
     }
 
-    /// Index of the largest element along the last axis, for each leading position (first on ties).
+    /// Index of the largest element along `axis` (default the last) for each position of the
+    /// other axes, in row-major order; the first on ties, and a NaN counts as largest (as `torch.argmax`).
     public func argmax(axis: Int = -1) -> [Int] {
         let a = normalizedAxis(axis)
         let outer = shape[..<a].reduce(1, *), length = shape[a], inner = shape[(a + 1)...].reduce(1, *)

@@ -100,7 +100,7 @@ func binaryLoop<T: TensorScalar>(
     case .subtract: zip2(a, b, out, layout) { $0 - $1 }
     case .multiply: zip2(a, b, out, layout) { $0 * $1 }
     case .divide: zip2(a, b, out, layout) { $0 / $1 }
-    case .power: zip2(a, b, out, layout) { T.pow($0, $1) }
+    case .power: zip2(a, b, out, layout) { powScalar($0, $1) }
     case .maximum: zip2(a, b, out, layout) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
     case .minimum: zip2(a, b, out, layout) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
     case .equal: zip2(a, b, out, layout) { $0 == $1 ? 1 : 0 }
@@ -168,22 +168,23 @@ func axpyLoop<T: TensorScalar>(_ alpha: T, _ x: UnsafePointer<T>, _ y: UnsafeMut
     for i in 0..<n { y[i] += alpha * x[i] }
 }
 
+/// Σ x², accumulated in Double lanes: squares of Float values above ~1.8e19 overflow Float,
+/// and gradient norms of exploding networks reach that range while staying finite.
 func sumOfSquaresLoop<T: TensorScalar>(_ x: UnsafePointer<T>, _ n: Int) -> Double {
-    var acc = SIMD8<T>()
+    var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>()
     var i = 0
-    var total = 0.0
-    // Flush to Double every 4096 elements so long Float sums keep their precision.
+    while i + 8 <= n {
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<T>.self)
+        let lo = SIMD4<Double>(SIMD4(v[0], v[1], v[2], v[3])), hi = SIMD4<Double>(SIMD4(v[4], v[5], v[6], v[7]))
+        acc0 += lo * lo
+        acc1 += hi * hi
+        i += 8
+    }
+    var total = (acc0 + acc1).sum()
     while i < n {
-        let end = Swift.min(n, i + 4096)
-        while i + 8 <= end {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<T>.self)
-            acc += v * v
-            i += 8
-        }
-        var s = acc.sum()
-        while i < end { s += x[i] * x[i]; i += 1 }
-        total += Double(s)
-        acc = SIMD8<T>()
+        let d = Double(x[i])
+        total += d * d
+        i += 1
     }
     return total
 }
