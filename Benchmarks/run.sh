@@ -26,10 +26,10 @@ BIN="$SCRATCH/release/gradlab-bench"
 PY=${PYTHON:-python3}
 if ! "$PY" -c 'import torch' 2>/dev/null; then
     if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import torch' 2>/dev/null; then
-        echo "torch not importable by $PY: making Benchmarks/.venv with the CPU build of torch..." >&2
+        echo "torch not importable by $PY: making Benchmarks/.venv with torch from PyPI..." >&2
         python3 -m venv .venv
         .venv/bin/pip install --quiet --upgrade pip >&2
-        .venv/bin/pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu >&2
+        .venv/bin/pip install --quiet torch >&2
     fi
     PY=.venv/bin/python
 fi

@@ -84,8 +84,10 @@ public final class ModuleHooks<Scalar: TensorScalar> {
 
     public init() {}
 
-    /// Whether no hook is registered.
-    public var isEmpty: Bool { forwardHooks.isEmpty && gradientHooks.isEmpty }
+    /// Whether no hook is registered (a stored flag: it is read on every layer call).
+    public private(set) var isEmpty = true
+
+    private func updateIsEmpty() { isEmpty = forwardHooks.isEmpty && gradientHooks.isEmpty }
 
     /// Calls `hook` after every forward pass of the module.
     @discardableResult
@@ -93,7 +95,11 @@ public final class ModuleHooks<Scalar: TensorScalar> {
         nextID += 1
         let id = nextID
         forwardHooks.append((id, hook))
-        return HookHandle(remove: { [weak self] in self?.forwardHooks.removeAll { $0.0 == id } })
+        isEmpty = false
+        return HookHandle(remove: { [weak self] in
+            self?.forwardHooks.removeAll { $0.0 == id }
+            self?.updateIsEmpty()
+        })
     }
 
     /// Calls `hook` with the gradient of the loss with respect to the module's output
@@ -103,7 +109,11 @@ public final class ModuleHooks<Scalar: TensorScalar> {
         nextID += 1
         let id = nextID
         gradientHooks.append((id, hook))
-        return HookHandle(remove: { [weak self] in self?.gradientHooks.removeAll { $0.0 == id } })
+        isEmpty = false
+        return HookHandle(remove: { [weak self] in
+            self?.gradientHooks.removeAll { $0.0 == id }
+            self?.updateIsEmpty()
+        })
     }
 
     func run(module: any Module<Scalar>, input: Tensor<Scalar>, output: Tensor<Scalar>) -> Tensor<Scalar> {

@@ -1,5 +1,5 @@
 import Testing
-@testable import GradTensor
+import GradTensor
 import GradTestSupport
 
 /// One product `C = alpha · op(A) · op(B) + beta · C` with its operands stored row-major, each

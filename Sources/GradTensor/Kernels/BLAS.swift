@@ -19,9 +19,12 @@ public struct BLAS: @unchecked Sendable {
     typealias SetThreads = @convention(c) (Int32) -> Void
     typealias GetThreads = @convention(c) () -> Int32
 
-    static let rowMajor: Int32 = 101
-    static let noTrans: Int32 = 111
-    static let trans: Int32 = 112
+    /// CBLAS's `CblasRowMajor`.
+    public static let rowMajor: Int32 = 101
+    /// CBLAS's `CblasNoTrans`.
+    public static let noTrans: Int32 = 111
+    /// CBLAS's `CblasTrans`.
+    public static let trans: Int32 = 112
 
     /// The library in use for this process.
     public static let shared = BLAS.load(environment: getenv("GRADLAB_BLAS").map { String(cString: $0) })
@@ -103,7 +106,7 @@ public struct BLAS: @unchecked Sendable {
     }
 
     @inline(__always)
-    static func worthCallingAutomatically(m: Int, n: Int, k: Int) -> Bool {
+    public static func worthCallingAutomatically(m: Int, n: Int, k: Int) -> Bool {
         if m &* n &* k < 32_768 { return false }
         if n <= 16 && k <= 32 { return false }
         return true

@@ -9,7 +9,10 @@
 @inline(__always)
 func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let clamped = x.clamped(lowerBound: SIMD8(repeating: -103.0), upperBound: SIMD8(repeating: 88.72))
-    let n = (clamped * 1.442695040888963).rounded(.toNearestOrEven)
+    // Round to the nearest integer with the 1.5·2²³ trick: adding it leaves n in the low
+    // mantissa bits (vector rounding and float→int conversion are library calls on x86-64 v1).
+    let shifted = clamped * 1.442695040888963 + 12_582_912
+    let n = shifted - 12_582_912
     var r = clamped - n * 0.693359375
     r = r - n * -2.12194440e-4
     var p = SIMD8<Float>(repeating: 1.9875691500e-4)
@@ -20,7 +23,7 @@ func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 5.0000001201e-1
     p = p * r * r + r + 1
     // 2^n split in two factors so that n down to −149 (subnormal results) stays exact.
-    let ni = SIMD8<Int32>(n, rounding: .towardZero)
+    let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     let half = ni &>> 1
     let scale1 = unsafeBitCast((half &+ 127) &<< 23, to: SIMD8<Float>.self)
     let scale2 = unsafeBitCast((ni &- half &+ 127) &<< 23, to: SIMD8<Float>.self)

@@ -67,8 +67,9 @@ nonisolated(unsafe) var gemmSwiftThreadCount: Int = {
 ///
 /// Products of at least `gemmParallelThreshold` multiply-adds that take the blocked path are
 /// split over `gemmSwiftThreadCount` threads; `threads` instead splits any blocked product
-/// over that many (tests use it to check the split on small shapes).
-func gemmSwift<T: TensorScalar>(
+/// over that many (tests use it to check the split on small shapes). Public so that tests and
+/// benchmarks can reach the Swift kernel whatever BLAS is loaded.
+public func gemmSwift<T: TensorScalar>(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: T,
     _ a: UnsafePointer<T>, lda: Int, _ b: UnsafePointer<T>, ldb: Int, beta: T,
     _ c: UnsafeMutablePointer<T>, ldc: Int, threads: Int? = nil
