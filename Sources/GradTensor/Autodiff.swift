@@ -46,7 +46,7 @@ public struct HookHandle: @unchecked Sendable {
 
 // MARK: - Grad mode
 
-nonisolated(unsafe) private let gradDisabledKey: pthread_key_t = {
+private let gradDisabledKey: pthread_key_t = {
     var key = pthread_key_t()
     pthread_key_create(&key, nil)
     return key
@@ -176,8 +176,10 @@ extension Tensor {
                     preconditionFailure("backward: trying to go through the graph of '\(node.op)' a second time; pass retainGraph: true the first time")
                 }
                 let inputGrads = pullback(g)
-                for (input, inputGrad) in zip(node.inputs, inputGrads) {
-                    guard let input, let inputGrad else { continue }
+                // Index loop rather than zip: in unspecialized generic code zip's iterator costs
+                // a runtime metadata lookup per element.
+                for i in 0..<Swift.min(node.inputs.count, inputGrads.count) {
+                    guard let input = node.inputs[i], let inputGrad = inputGrads[i] else { continue }
                     precondition(inputGrad.shape == input.shape,
                                  "backward: pullback of '\(node.op)' gave gradient shape \(inputGrad.shape) for an input of shape \(input.shape)")
                     if let p = input.pending { input.pending = p.adding(inputGrad) } else { input.pending = inputGrad }
@@ -209,7 +211,8 @@ extension GradNode {
         var visited = Set<ObjectIdentifier>()
         var stack: [(GradNode, Int)] = [(root, 0)]
         visited.insert(ObjectIdentifier(root))
-        while var (node, next) = stack.popLast() {
+        while let (node, start) = stack.popLast() {
+            var next = start
             var pushedChild = false
             while next < node.inputs.count {
                 let child = node.inputs[next]
@@ -222,7 +225,6 @@ extension GradNode {
                 }
             }
             if !pushedChild { order.append(node) }
-            _ = node
         }
         return order
     }

@@ -10,7 +10,7 @@ extension Tensor {
         if Tensor.recording(self) {
             let x = self, y = out.detached()
             out.record(op.name, inputs: [self]) { g in
-                var dx = Tensor(uninitializedShape: x.shape)
+                let dx = Tensor(uninitializedShape: x.shape)
                 Scalar.kernelUnaryGradient(op, x: x.storage.pointer, y: y.storage.pointer,
                                            dy: g.storage.pointer, dx: dx.storage.pointer, x.count)
                 return [dx]
@@ -184,7 +184,7 @@ extension Tensor {
 
     /// A mask: 1 where the element is finite, 0 where it is NaN or infinite.
     public func finiteMask() -> Tensor {
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         for i in 0..<count { out.storage.pointer[i] = storage.pointer[i].isFinite ? 1 : 0 }
         return out
     }

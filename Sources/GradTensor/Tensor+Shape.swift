@@ -119,7 +119,7 @@ extension Tensor {
         if Tensor.recording(self) {
             let s = shape
             out.record("gather", inputs: [self]) { g in
-                var dx = Tensor.zeros(s)
+                let dx = Tensor.zeros(s)
                 for o in 0..<outer {
                     for (j, i) in indices.enumerated() {
                         Scalar.kernelAxpy(1, g.storage.pointer + (o * indices.count + j) * inner,
@@ -178,7 +178,7 @@ extension Tensor {
 
     /// `[n] → [n, classes]` with a 1 at each label (labels must be in `0..<classes`).
     public static func oneHot(_ labels: [Int], classes: Int) -> Tensor {
-        var out = Tensor.zeros([labels.count, classes])
+        let out = Tensor.zeros([labels.count, classes])
         for (i, l) in labels.enumerated() {
             precondition(l >= 0 && l < classes, "oneHot: label \(l) out of range 0..<\(classes)")
             out.storage.pointer[i * classes + l] = 1

@@ -196,11 +196,11 @@ struct GoldenTrainingTests {
         case "sgd":
             return try SGD(parameters: parameters, learningRate: S(spec.lr), momentum: S(try #require(spec.momentum)),
                            dampening: S(try #require(spec.dampening)), weightDecay: S(spec.weightDecay),
-                           nesterov: try #require(spec.nesterov))
+                           nesterov: try #require(spec.nesterov as Bool?))
         case "adam":
             return try Adam(parameters: parameters, learningRate: S(spec.lr), beta1: S(try #require(spec.beta1)),
                             beta2: S(try #require(spec.beta2)), epsilon: S(try #require(spec.eps)),
-                            weightDecay: S(spec.weightDecay), amsgrad: try #require(spec.amsgrad))
+                            weightDecay: S(spec.weightDecay), amsgrad: try #require(spec.amsgrad as Bool?))
         default:
             Issue.record("unknown optimizer '\(spec.type)' in the fixture")
             throw FixtureError.unsupported(spec.type)
