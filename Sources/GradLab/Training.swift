@@ -62,9 +62,10 @@ public struct RunRecord: Codable, Sendable {
 ///   - clipNorm: when set, `clipGradNorm` with this maximum runs before each step.
 ///   - stopOnNonfinite: stop at the first epoch whose loss or gradient is not finite
 ///     (continuing only propagates NaN).
+@_specialize(exported: true, kind: full, where T == Float)
 public func trainFullBatch<T: TensorScalar>(
     name: String, model: Sequential<T>, data: Dataset<T>, loss: LossKind,
-    optimizer: some Optimizer<T>, epochs: Int, clipNorm: T? = nil, stopOnNonfinite: Bool = true
+    optimizer: any Optimizer<T>, epochs: Int, clipNorm: T? = nil, stopOnNonfinite: Bool = true
 ) throws -> RunRecord {
     let linears = model.linearLayers
     var record = RunRecord(name: name, layerNames: linears.map { $0.0.isEmpty ? "weight" : "\($0.0).weight" })

@@ -142,6 +142,8 @@ extension Tensor {
     /// Computes the gradient of this tensor with respect to every leaf that requires one and
     /// adds it to the leaf's `grad`. Without `gradient` the tensor must have one element
     /// (a loss). The graph is freed afterwards unless `retainGraph` is set.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
         guard let root = node else {
             preconditionFailure("backward: tensor of shape \(shape) does not require grad and has no graph")
