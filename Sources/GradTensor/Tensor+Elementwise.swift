@@ -5,6 +5,14 @@ import RealModule
 extension Tensor {
     /// Applies an elementwise function; its derivative comes from the same `UnaryOp`.
     public func applying(_ op: UnaryOp<Scalar>) -> Tensor {
+        // Layers call this from generic code; run the Float body specialized (see `Specialization.swift`).
+        if Scalar.self == Float.self {
+            return asScalar(asFloat(self).applyingBody(unsafeBitCast(op, to: UnaryOp<Float>.self)))
+        }
+        return applyingBody(op)
+    }
+
+    func applyingBody(_ op: UnaryOp<Scalar>) -> Tensor {
         var out = Tensor(uninitializedShape: shape)
         Scalar.kernelUnary(op, storage.pointer, out.storage.pointer, count)
         if Tensor.recording(self) {

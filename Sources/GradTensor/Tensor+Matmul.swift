@@ -64,6 +64,14 @@ public func matmul<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>) -> Tensor<T>
 /// Shapes: `x` `[..., in]`, `weight` `[out, in]`, `bias` `[out]` or nil; result `[..., out]`.
 /// Pullback: `dx = dy·W`, `dW = dyᵀ·x`, `db = Σ_rows dy`.
 public func linear<T: TensorScalar>(_ x: Tensor<T>, weight: Tensor<T>, bias: Tensor<T>?) -> Tensor<T> {
+    // Layers call this from generic code; run the Float body specialized (see `Specialization.swift`).
+    if T.self == Float.self {
+        return asScalar(linearBody(asFloat(x), weight: asFloat(weight), bias: bias.map(asFloat)))
+    }
+    return linearBody(x, weight: weight, bias: bias)
+}
+
+func linearBody<T: TensorScalar>(_ x: Tensor<T>, weight: Tensor<T>, bias: Tensor<T>?) -> Tensor<T> {
     precondition(weight.rank == 2, "linear: weight must be [out, in], got shape \(weight.shape)")
     precondition(x.rank >= 1 && x.shape[x.rank - 1] == weight.shape[1],
                  "linear: input shape \(x.shape) does not fit weight shape \(weight.shape) (expected last dimension \(weight.shape[1]))")
@@ -72,7 +80,7 @@ public func linear<T: TensorScalar>(_ x: Tensor<T>, weight: Tensor<T>, bias: Ten
     }
     if x.rank != 2 {
         let lead = Array(x.shape.dropLast())
-        return linear(x.reshaped([-1, weight.shape[1]]), weight: weight, bias: bias).reshaped(lead + [weight.shape[0]])
+        return linearBody(x.reshaped([-1, weight.shape[1]]), weight: weight, bias: bias).reshaped(lead + [weight.shape[0]])
     }
     let rows = x.shape[0], outFeatures = weight.shape[0]
     var out = Tensor<T>(uninitializedShape: [rows, outFeatures])
