@@ -43,6 +43,13 @@ extension Tensor {
 
     /// Elementwise op with NumPy broadcasting; both shapes are printed when they do not fit.
     public func broadcasting(_ op: BinaryOp, _ other: Tensor) -> Tensor {
+        if Scalar.self == Float.self {
+            return asScalar(asFloat(self).broadcastingBody(op, asFloat(other)))
+        }
+        return broadcastingBody(op, other)
+    }
+
+    func broadcastingBody(_ op: BinaryOp, _ other: Tensor) -> Tensor {
         guard let layout = BroadcastLayout(shape, other.shape) else {
             preconditionFailure("\(op): shapes \(shape) and \(other.shape) cannot be broadcast together")
         }

@@ -26,6 +26,11 @@ extension Tensor {
 
     /// Sum of all elements (a scalar tensor).
     public func sum() -> Tensor {
+        if Scalar.self == Float.self { return asScalar(asFloat(self).sumBody()) }
+        return sumBody()
+    }
+
+    func sumBody() -> Tensor {
         var out = Tensor(sumLoop(storage.pointer, count))
         if Tensor.recording(self) {
             let s = shape
