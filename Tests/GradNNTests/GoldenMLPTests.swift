@@ -21,16 +21,6 @@ import GradTestSupport
 
 // MARK: - Fixture format
 
-/// A tensor as the fixture writes it: shape and row-major data (float32 values as their exact doubles).
-private struct GoldenTensor: Decodable, Sendable {
-    let shape: [Int]
-    let data: [Double]
-
-    func tensor<S: TensorScalar>(_: S.Type = S.self) -> Tensor<S> {
-        Tensor(shape: shape, scalars: data.map { S($0) })
-    }
-}
-
 /// An activation layer as the fixture describes it (PyTorch's argument names).
 private struct GoldenLayer: Decodable, Sendable {
     let type: String
@@ -50,9 +40,9 @@ private struct GoldenLayer: Decodable, Sendable {
 
 /// What PyTorch computed for one case in one precision.
 private struct GoldenResult: Decodable, Sendable {
-    let output: GoldenTensor
+    let output: FixtureTensor
     let loss: Double
-    let grads: [String: GoldenTensor]
+    let grads: [String: FixtureTensor]
 }
 
 private struct GoldenActivationCase: Decodable, Sendable {
@@ -60,7 +50,7 @@ private struct GoldenActivationCase: Decodable, Sendable {
     let layer: GoldenLayer
     let loss: String
     let reduction: String
-    let parameters: [String: GoldenTensor]
+    let parameters: [String: FixtureTensor]
     let float64: GoldenResult
     let float32: GoldenResult
 }
@@ -82,12 +72,12 @@ private struct GoldenNumberProbe: Decodable, Sendable {
 
 private struct GoldenMLPFixture: Decodable, Sendable {
     let widths: [Int]
-    let input: GoldenTensor
-    let targets: GoldenTensor
-    let binaryTargets: GoldenTensor
+    let input: FixtureTensor
+    let targets: FixtureTensor
+    let binaryTargets: FixtureTensor
     let labels: [Int]
     let numberProbe: GoldenNumberProbe
-    let baseParameters: [String: GoldenTensor]
+    let baseParameters: [String: FixtureTensor]
     let activations: [GoldenActivationCase]
     let losses: [GoldenLossCase]
 
@@ -131,7 +121,7 @@ private enum GoldenError: Error { case unknown(String) }
 /// `Linear, activation, Linear, activation, Linear, activation, Linear` with the widths of the
 /// fixture and its parameter values assigned by `state_dict` name; checks that the names match.
 private func goldenMLP<S: TensorScalar>(
-    _: S.Type, widths: [Int], layer: GoldenLayer, parameters: [String: GoldenTensor]
+    _: S.Type, widths: [Int], layer: GoldenLayer, parameters: [String: FixtureTensor]
 ) throws -> Sequential<S> {
     let generator = RandomGenerator(seed: 0)
     var layers: [any Module<S>] = []
@@ -252,7 +242,7 @@ struct GoldenTests {
 
     /// Builds the MLP in `S`, runs forward and backward, and compares with `expected`.
     private func check<S: TensorScalar>(
-        _: S.Type, _ fixture: GoldenMLPFixture, _ layer: GoldenLayer, _ parameters: [String: GoldenTensor],
+        _: S.Type, _ fixture: GoldenMLPFixture, _ layer: GoldenLayer, _ parameters: [String: FixtureTensor],
         _ lossKind: String, _ reduction: String, _ delta: Double?, _ expected: GoldenResult,
         label: String, rtol: S, atol: S
     ) throws {

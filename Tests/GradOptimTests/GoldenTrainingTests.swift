@@ -20,15 +20,6 @@ import GradTestSupport
 
 // MARK: - Fixture format
 
-private struct FixtureTensor: Decodable, Sendable {
-    let shape: [Int]
-    let data: [Double]
-
-    func tensor<S: TensorScalar>(_: S.Type = S.self) -> Tensor<S> {
-        Tensor(shape: shape, scalars: data.map { S($0) })
-    }
-}
-
 private struct FixtureLayer: Decodable, Sendable {
     let type: String
     let approximate: String?
