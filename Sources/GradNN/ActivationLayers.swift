@@ -1,37 +1,50 @@
 import GradTensor
 
-/// The activation functions as layers, for `Sequential`. Each wraps the function of the same
-/// name in GradTensor (formulas there); names and defaults follow `torch.nn`.
-public final class Sigmoid<Scalar: TensorScalar>: Module {
+// The activation functions as layers, for `Sequential`. Each applies the elementwise op of the
+// function of the same name in GradTensor (formulas there); names and defaults follow `torch.nn`.
+
+/// A layer that applies one elementwise function, so that `Sequential` may fuse it with the
+/// `Linear` before it (see `linearChain`).
+public protocol ElementwiseActivation<Scalar>: Module {
+    /// The function, as GradTensor's elementwise op.
+    var elementwiseOp: UnaryOp<Scalar> { get }
+}
+
+extension ElementwiseActivation {
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { input.applying(elementwiseOp) }
+}
+
+/// Logistic sigmoid layer.
+public final class Sigmoid<Scalar: TensorScalar>: ElementwiseActivation {
     public var isTraining = true
     public let hooks = ModuleHooks<Scalar>()
     public init() {}
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { sigmoid(input) }
+    public var elementwiseOp: UnaryOp<Scalar> { .sigmoid }
 }
 
 /// Hyperbolic tangent layer.
-public final class Tanh<Scalar: TensorScalar>: Module {
+public final class Tanh<Scalar: TensorScalar>: ElementwiseActivation {
     public var isTraining = true
     public let hooks = ModuleHooks<Scalar>()
     public init() {}
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { tanh(input) }
+    public var elementwiseOp: UnaryOp<Scalar> { .tanh }
 }
 
 /// `max(x, 0)` layer.
-public final class ReLU<Scalar: TensorScalar>: Module {
+public final class ReLU<Scalar: TensorScalar>: ElementwiseActivation {
     public var isTraining = true
     public let hooks = ModuleHooks<Scalar>()
     public init() {}
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { relu(input) }
+    public var elementwiseOp: UnaryOp<Scalar> { .relu }
 }
 
 /// Leaky ReLU layer (`negativeSlope` default 0.01).
-public final class LeakyReLU<Scalar: TensorScalar>: Module {
+public final class LeakyReLU<Scalar: TensorScalar>: ElementwiseActivation {
     public let negativeSlope: Scalar
     public var isTraining = true
     public let hooks = ModuleHooks<Scalar>()
     public init(negativeSlope: Scalar = 0.01) { self.negativeSlope = negativeSlope }
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { leakyReLU(input, negativeSlope: negativeSlope) }
+    public var elementwiseOp: UnaryOp<Scalar> { .leakyReLU(slope: negativeSlope) }
     public var summary: String { "LeakyReLU(negative_slope=\(negativeSlope))" }
 }
 
@@ -53,54 +66,54 @@ public final class PReLU<Scalar: TensorScalar>: Module {
 }
 
 /// ELU layer (`alpha` default 1).
-public final class ELU<Scalar: TensorScalar>: Module {
+public final class ELU<Scalar: TensorScalar>: ElementwiseActivation {
     public let alpha: Scalar
     public var isTraining = true
     public let hooks = ModuleHooks<Scalar>()
     public init(alpha: Scalar = 1) { self.alpha = alpha }
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { elu(input, alpha: alpha) }
+    public var elementwiseOp: UnaryOp<Scalar> { .elu(alpha: alpha) }
     public var summary: String { "ELU(alpha=\(alpha))" }
 }
 
 /// SELU layer.
-public final class SELU<Scalar: TensorScalar>: Module {
+public final class SELU<Scalar: TensorScalar>: ElementwiseActivation {
     public var isTraining = true
     public let hooks = ModuleHooks<Scalar>()
     public init() {}
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { selu(input) }
+    public var elementwiseOp: UnaryOp<Scalar> { .selu }
 }
 
 /// GELU layer (exact, or PyTorch's `approximate='tanh'`).
-public final class GELU<Scalar: TensorScalar>: Module {
+public final class GELU<Scalar: TensorScalar>: ElementwiseActivation {
     public let approximateTanh: Bool
     public var isTraining = true
     public let hooks = ModuleHooks<Scalar>()
     public init(approximateTanh: Bool = false) { self.approximateTanh = approximateTanh }
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { gelu(input, approximateTanh: approximateTanh) }
+    public var elementwiseOp: UnaryOp<Scalar> { approximateTanh ? .geluTanh : .gelu }
     public var summary: String { "GELU(approximate='\(approximateTanh ? "tanh" : "none")')" }
 }
 
 /// Softplus layer (`beta` 1, `threshold` 20).
-public final class Softplus<Scalar: TensorScalar>: Module {
+public final class Softplus<Scalar: TensorScalar>: ElementwiseActivation {
     public let beta: Scalar
     public let threshold: Scalar
     public var isTraining = true
     public let hooks = ModuleHooks<Scalar>()
     public init(beta: Scalar = 1, threshold: Scalar = 20) { self.beta = beta; self.threshold = threshold }
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { softplus(input, beta: beta, threshold: threshold) }
+    public var elementwiseOp: UnaryOp<Scalar> { .softplus(beta: beta, threshold: threshold) }
     public var summary: String { "Softplus(beta=\(beta), threshold=\(threshold))" }
 }
 
 /// SiLU (swish) layer.
-public final class SiLU<Scalar: TensorScalar>: Module {
+public final class SiLU<Scalar: TensorScalar>: ElementwiseActivation {
     public var isTraining = true
     public let hooks = ModuleHooks<Scalar>()
     public init() {}
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { silu(input) }
+    public var elementwiseOp: UnaryOp<Scalar> { .silu }
 }
 
 /// Hardtanh layer (`minValue` −1, `maxValue` 1).
-public final class Hardtanh<Scalar: TensorScalar>: Module {
+public final class Hardtanh<Scalar: TensorScalar>: ElementwiseActivation {
     public let minValue: Scalar
     public let maxValue: Scalar
     public var isTraining = true
@@ -110,16 +123,16 @@ public final class Hardtanh<Scalar: TensorScalar>: Module {
         self.minValue = minValue
         self.maxValue = maxValue
     }
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { hardtanh(input, minValue: minValue, maxValue: maxValue) }
+    public var elementwiseOp: UnaryOp<Scalar> { .hardtanh(low: minValue, high: maxValue) }
     public var summary: String { "Hardtanh(min_val=\(minValue), max_val=\(maxValue))" }
 }
 
 /// Softsign layer.
-public final class Softsign<Scalar: TensorScalar>: Module {
+public final class Softsign<Scalar: TensorScalar>: ElementwiseActivation {
     public var isTraining = true
     public let hooks = ModuleHooks<Scalar>()
     public init() {}
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { softsign(input) }
+    public var elementwiseOp: UnaryOp<Scalar> { .softsign }
 }
 
 /// The activations by name, as spec files and the doctor name them.

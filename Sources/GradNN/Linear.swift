@@ -55,34 +55,3 @@ public final class Flatten<Scalar: TensorScalar>: Module {
     public init(startAxis: Int = 1) { self.startAxis = startAxis }
     public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { input.flattened(startAxis: startAxis) }
 }
-
-/// Runs its modules in order; parameters are named `0.weight`, `0.bias`, `2.weight`, ... as in
-/// PyTorch's `nn.Sequential`.
-public final class Sequential<Scalar: TensorScalar>: Module {
-    public private(set) var layers: [any Module<Scalar>]
-    public var isTraining = true
-    public let hooks = ModuleHooks<Scalar>()
-
-    public init(_ layers: [any Module<Scalar>]) { self.layers = layers }
-    public convenience init(_ layers: any Module<Scalar>...) { self.init(layers) }
-
-    /// Appends a module at the end.
-    public func append(_ layer: any Module<Scalar>) { layers.append(layer) }
-
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
-        var x = input
-        for layer in layers { x = layer(x) }
-        return x
-    }
-
-    public var children: [(String, any Module<Scalar>)] {
-        layers.enumerated().map { (String($0.offset), $0.element) }
-    }
-
-    public var summary: String {
-        // A nested container's lines are indented by two more spaces, as PyTorch does.
-        "Sequential(\n" + layers.enumerated().map {
-            "  (\($0.offset)): " + $0.element.summary.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n  ")
-        }.joined(separator: "\n") + "\n)"
-    }
-}

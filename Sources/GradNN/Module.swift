@@ -117,7 +117,7 @@ public final class ModuleHooks<Scalar: TensorScalar> {
     }
 
     func run(module: any Module<Scalar>, input: Tensor<Scalar>, output: Tensor<Scalar>) -> Tensor<Scalar> {
-        for (_, hook) in forwardHooks { hook(module, input, output) }
+        runForwardHooks(module: module, input: input, output: output)
         if !gradientHooks.isEmpty && output.requiresGrad {
             let hooks = gradientHooks.map { $0.1 }
             output.registerHook { [weak module] g in
@@ -126,6 +126,16 @@ public final class ModuleHooks<Scalar: TensorScalar> {
             }
         }
         return output
+    }
+
+    /// Calls the forward hooks (for a fused chain, which runs its layers itself).
+    func runForwardHooks(module: any Module<Scalar>, input: Tensor<Scalar>, output: Tensor<Scalar>) {
+        for (_, hook) in forwardHooks { hook(module, input, output) }
+    }
+
+    /// Calls the output-gradient hooks (for a fused chain, from its pullback).
+    func runOutputGradientHooks(module: any Module<Scalar>, gradient: Tensor<Scalar>) {
+        for (_, hook) in gradientHooks { hook(module, gradient) }
     }
 }
 

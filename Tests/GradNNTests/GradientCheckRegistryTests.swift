@@ -333,6 +333,13 @@ let matmulCases: [GradientCase] = [
     fd("linear on a 1-D input", [uniform([3], seed: 23), uniform([4, 3], seed: 24), uniform([4], seed: 25)]) {
         linear($0[0], weight: $0[1], bias: $0[2])
     },
+    // Stages with and without bias and activation, on a 3-D input.
+    fd("linearChain", [uniform([2, 3, 3], seed: 160), uniform([4, 3], seed: 161), uniform([4], seed: 162),
+                       uniform([5, 4], seed: 163), uniform([2, 5], seed: 164), uniform([2], seed: 165)]) {
+        linearChain($0[0], [LinearChainStage(weight: $0[1], bias: $0[2], activation: .tanh),
+                            LinearChainStage(weight: $0[3], bias: nil, activation: .softplus(beta: 1, threshold: 20)),
+                            LinearChainStage(weight: $0[4], bias: $0[5], activation: nil)])
+    },
 ]
 
 let activationFunctionCases: [GradientCase] = [
@@ -428,6 +435,12 @@ let layerCases: [GradientCase] = activationLayerCases.map(\.check) + [
     moduleCase("Sequential Linear, Tanh, Linear", input: uniform([6, 3], seed: 67)) {
         let g = RandomGenerator(seed: 68)
         return Sequential(Linear<Double>(3, 5, generator: g), Tanh(), Linear<Double>(5, 2, generator: g))
+    },
+    moduleCase("Sequential, unfused", input: uniform([6, 3], seed: 166)) {
+        let g = RandomGenerator(seed: 167)
+        let model = Sequential(Linear<Double>(3, 5, generator: g), Tanh(), Linear<Double>(5, 2, generator: g))
+        model.fusesLinearChains = false
+        return model
     },
     moduleCase("PReLU layer, one slope", input: awayFromZero([4, 3], seed: 69)) { PReLU<Double>() },
     moduleCase("PReLU layer per channel", input: awayFromZero([4, 3, 2], seed: 70)) {

@@ -129,10 +129,20 @@ func reduceLoop<T: TensorScalar>(
             if inner == 1 {
                 dst[0] = sumLoop(base, length)
             } else {
-                for j in 0..<inner { dst[j] = 0 }
-                for l in 0..<length {
-                    let row = base + l * inner
-                    for j in 0..<inner { dst[j] += row[j] }
+                // Columns eight at a time in a register (the compiler cannot vectorize
+                // `dst[j] += row[j]`: dst may alias x); each column is summed in row order.
+                var j = 0
+                while j + 8 <= inner {
+                    var acc = SIMD8<T>()
+                    for l in 0..<length { acc += UnsafeRawPointer(base + l * inner + j).loadUnaligned(as: SIMD8<T>.self) }
+                    UnsafeMutableRawPointer(dst + j).storeBytes(of: acc, as: SIMD8<T>.self)
+                    j += 8
+                }
+                while j < inner {
+                    var acc: T = 0
+                    for l in 0..<length { acc += base[l * inner + j] }
+                    dst[j] = acc
+                    j += 1
                 }
             }
         case .max, .min:
