@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "GradNN", targets: ["GradNN"]),
         .library(name: "GradOptim", targets: ["GradOptim"]),
         .library(name: "GradData", targets: ["GradData"]),
+        .library(name: "GradDoctor", targets: ["GradDoctor"]),
         .library(name: "GradLab", targets: ["GradLab"]),
         .executable(name: "gradlab", targets: ["gradlab"]),
     ],
@@ -20,8 +21,10 @@ let package = Package(
         .target(name: "GradTensor", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "GradNN", dependencies: ["GradTensor"]),
         .target(name: "GradOptim", dependencies: ["GradTensor", "GradNN"]),
-        .target(name: "GradData", dependencies: ["GradTensor", .product(name: "RealModule", package: "swift-numerics")]),
-        .target(name: "GradLab", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradData"]),
+        .target(name: "GradData", dependencies: ["GradTensor", .product(name: "RealModule", package: "swift-numerics")],
+                resources: [.copy("Resources")]),
+        .target(name: "GradDoctor", dependencies: ["GradTensor", "GradNN", "GradOptim"]),
+        .target(name: "GradLab", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradData", "GradDoctor"]),
         .executableTarget(name: "gradlab", dependencies: [
             "GradLab", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -30,6 +33,8 @@ let package = Package(
         .testTarget(name: "GradTensorTests", dependencies: ["GradTensor", "GradTestSupport"]),
         .testTarget(name: "GradNNTests", dependencies: ["GradTensor", "GradNN", "GradTestSupport"]),
         .testTarget(name: "GradOptimTests", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradTestSupport"]),
+        .testTarget(name: "GradDataTests", dependencies: ["GradData", "GradTestSupport"]),
+        .testTarget(name: "GradDoctorTests", dependencies: ["GradDoctor", "GradNN", "GradTestSupport"]),
         .testTarget(name: "GradLabTests", dependencies: ["GradLab", "gradlab", "GradTestSupport"]),
     ]
 )

@@ -1,0 +1,463 @@
+import Foundation
+import GradNN
+import GradTensor
+
+/// What the non-finite guard does on the first NaN or infinity of a step.
+public enum NonfiniteMode: String, Codable, Sendable, CaseIterable {
+    /// Throw `NonfiniteError` naming where it began.
+    case raise
+    /// Leave the parameters and the optimizer state as they were for this step, count it, go on.
+    case skipStep = "skip_step"
+    /// Record where it began and go on with the update.
+    case warn
+    /// Do not look.
+    case off
+}
+
+/// The error of the guard in `raise` mode: where the first non-finite value began.
+public struct NonfiniteError: Error, CustomStringConvertible, Sendable {
+    /// The origin.
+    public let origin: NonfiniteOrigin
+    public var description: String { origin.description }
+}
+
+/// Watches a model while it trains, the way an expert would: per-parameter gradient
+/// statistics, per-layer activation statistics, gradient histograms, update/weight ratios, and
+/// the first non-finite value traced to the layer that made it.
+///
+/// One call attaches it (`Monitor(model:)`: forward and output-gradient hooks on every leaf
+/// module); the training loop then calls, per step:
+///
+///     monitor.beginStep()
+///     let loss = lossFunction(model(x), y)
+///     loss.backward()
+///     guard try monitor.inspectGradients(loss: loss) else { optimizer.zeroGrad(); continue }  // skipped
+///     let norm = try clipGradNorm(...); monitor.noteClipping(totalNorm: norm, maxNorm: 10)
+///     monitor.beforeUpdate(); optimizer.step(); monitor.afterUpdate()
+///
+/// `inspectGradients` reads the gradients before clipping and before they are zeroed.
+public final class Monitor<Scalar: TensorScalar> {
+    /// How often and how much to record.
+    public struct Settings: Codable, Sendable, Equatable {
+        /// Record statistics every `every` steps.
+        public var every: Int = 1
+        /// Take gradient histograms every `histogramsEvery` steps (0: never).
+        public var histogramsEvery: Int = 10
+        /// A sigmoid/tanh unit is saturated when its derivative is below this fraction of the
+        /// derivative's maximum.
+        public var saturationThreshold: Double = 0.01
+        /// Most entries kept in the step series (decimated beyond).
+        public var capacity: Int = 2000
+        /// Most histogram snapshots kept, over all parameters (decimated beyond).
+        public var histogramCapacity: Int = 2000
+        /// The non-finite guard's mode.
+        public var nonfinite: NonfiniteMode = .raise
+
+        /// Settings with PyTorch-free defaults: every step, histograms every 10, guard raising.
+        public init(every: Int = 1, histogramsEvery: Int = 10, saturationThreshold: Double = 0.01,
+                    capacity: Int = 2000, histogramCapacity: Int = 2000, nonfinite: NonfiniteMode = .raise) {
+            precondition(every >= 1 && histogramsEvery >= 0 && capacity >= 2 && histogramCapacity >= 2,
+                         "Monitor.Settings: every ≥ 1, histogramsEvery ≥ 0, capacities ≥ 2")
+            self.every = every
+            self.histogramsEvery = histogramsEvery
+            self.saturationThreshold = saturationThreshold
+            self.capacity = capacity
+            self.histogramCapacity = histogramCapacity
+            self.nonfinite = nonfinite
+        }
+    }
+
+    /// The settings in use.
+    public let settings: Settings
+    /// What has been recorded so far.
+    public private(set) var record = MonitorRecord()
+    /// The step `beginStep()` started (−1 before the first).
+    public private(set) var step = -1
+
+    private let parameters: [(String, Parameter<Scalar>)]
+    private let leaves: [(name: String, kind: String, module: any Module<Scalar>)]
+    /// Indices into `parameters` of each leaf's own parameters.
+    private let ownedParameters: [[Int]]
+    private var handles: [HookHandle] = []
+    /// Whether this step's statistics are recorded.
+    private var recording = false
+    private var recordedSteps = 0
+    /// Layer statistics of this step by leaf index, filled by the hooks.
+    private var layerStats: [LayerStatistics?]
+    /// Forward order of the leaves (by leaf index), as seen by the hooks this step.
+    private var forwardOrder: [Int] = []
+    /// This step's first forward origin, and the leaves whose output gradient was not finite.
+    private var forwardOrigin: NonfiniteOrigin?
+    private var nonfiniteOutputGradients: [(leaf: Int, count: Int)] = []
+    private var pendingStatistics: StepStatistics?
+    private var weightsBefore: [Tensor<Scalar>?] = []
+    private var histogramSnapshots = 0
+
+    /// Attaches to every leaf module of `model` (modules without children).
+    public init(model: any Module<Scalar>, settings: Settings = Settings()) {
+        self.settings = settings
+        parameters = model.namedParameters
+        leaves = model.namedModules.filter { $0.1.children.isEmpty }.map { name, module in
+            let typeName = String(describing: type(of: module))
+            return (name.isEmpty ? "model" : name, String(typeName.prefix { $0 != "<" }), module)
+        }
+        let names = parameters.map(\.0)
+        ownedParameters = leaves.map { leaf in
+            names.indices.filter { i in
+                leaf.name == "model" ? !names[i].contains(".") : names[i].hasPrefix(leaf.name + ".")
+                    && !names[i].dropFirst(leaf.name.count + 1).contains(".")
+            }
+        }
+        layerStats = Array(repeating: nil, count: leaves.count)
+        for (index, leaf) in leaves.enumerated() {
+            handles.append(leaf.module.hooks.addForwardHook { [unowned self] _, input, output in
+                self.forwardHook(leaf: index, input: input, output: output)
+            })
+            handles.append(leaf.module.hooks.addOutputGradientHook { [unowned self] _, gradient in
+                self.gradientHook(leaf: index, gradient: gradient)
+            })
+        }
+    }
+
+    deinit { detach() }
+
+    /// Removes the hooks; the record stays.
+    public func detach() {
+        for handle in handles { handle.remove() }
+        handles = []
+    }
+
+    /// Whether the guard looks at values this step.
+    private var guarding: Bool { settings.nonfinite != .off }
+
+    /// Starts a training step: decides whether it is recorded and clears the per-step state.
+    public func beginStep() {
+        step += 1
+        let due = step % settings.every == 0
+        recording = due && (step / settings.every) % record.stride == 0
+        layerStats = Array(repeating: nil, count: leaves.count)
+        forwardOrder.removeAll(keepingCapacity: true)
+        forwardOrigin = nil
+        nonfiniteOutputGradients.removeAll(keepingCapacity: true)
+        pendingStatistics = nil
+        weightsBefore = []
+    }
+
+    // MARK: Hooks
+
+    private func forwardHook(leaf: Int, input: Tensor<Scalar>, output: Tensor<Scalar>) {
+        forwardOrder.append(leaf)
+        let outputNonfinite = guarding || recording ? nonfiniteCount(output) : 0
+        if guarding && outputNonfinite > 0 && forwardOrigin == nil {
+            let inputNonfinite = nonfiniteCount(input)
+            if inputNonfinite == 0 {
+                let moments = ValueMoments(input)
+                forwardOrigin = NonfiniteOrigin(
+                    step: step, phase: .forward, location: leaves[leaf].name, kind: leaves[leaf].kind,
+                    inputMean: moments.mean, inputStd: moments.std, inputMaxAbs: moments.maxAbs,
+                    nonfiniteCount: outputNonfinite)
+            } else if forwardOrder.count == 1 {
+                // The first layer got it from the data.
+                forwardOrigin = NonfiniteOrigin(step: step, phase: .forward, location: "input", nonfiniteCount: inputNonfinite)
+            }
+        }
+        guard recording else { return }
+        let moments = ValueMoments(output)
+        var stats = LayerStatistics(name: leaves[leaf].name, kind: leaves[leaf].kind, activationMean: moments.mean,
+                                    activationStd: moments.std, saturationFraction: nil, deadFraction: nil,
+                                    nonfiniteCount: outputNonfinite, outputGradientNorm: nil)
+        switch leaves[leaf].module {
+        case is Sigmoid<Scalar>:
+            // σ' = y(1 − y), at most 1/4.
+            stats.saturationFraction = fraction(output) { y in y * (1 - y) < 0.25 * settings.saturationThreshold }
+        case is Tanh<Scalar>:
+            stats.saturationFraction = fraction(output) { y in 1 - y * y < settings.saturationThreshold }
+        case is ReLU<Scalar>:
+            stats.deadFraction = deadUnitFraction(output)
+        default: break
+        }
+        layerStats[leaf] = stats
+    }
+
+    private func gradientHook(leaf: Int, gradient: Tensor<Scalar>) {
+        if guarding {
+            let count = nonfiniteCount(gradient)
+            if count > 0 { nonfiniteOutputGradients.append((leaf, count)) }
+        }
+        if recording { layerStats[leaf]?.outputGradientNorm = l2Norm(gradient) }
+    }
+
+    // MARK: Steps
+
+    /// Reads the gradients after `backward()` (before clipping and zeroing): records this
+    /// step's statistics and histograms when due, and runs the non-finite guard.
+    ///
+    /// - Returns: false when the guard (in `skipStep` mode) says this step's update must not
+    ///   be taken; the caller then skips clipping and the optimizer step.
+    /// - Throws: `NonfiniteError` in `raise` mode.
+    @discardableResult
+    public func inspectGradients(loss: Tensor<Scalar>? = nil, lossTerms: [(String, Tensor<Scalar>)] = []) throws -> Bool {
+        let lossValue = loss.map { Double($0.withUnsafeBufferPointer { $0.first ?? .nan }) }
+        var origin: NonfiniteOrigin?
+        if guarding {
+            origin = forwardOrigin
+            if origin == nil {
+                let terms = lossTerms.isEmpty ? (loss.map { [("loss", $0)] } ?? []) : lossTerms
+                for (name, term) in terms {
+                    let count = nonfiniteCount(term)
+                    if count > 0 { origin = NonfiniteOrigin(step: step, phase: .loss, location: name, nonfiniteCount: count); break }
+                }
+            }
+            if origin == nil { origin = backwardOrigin() }
+        }
+        if recording {
+            var statistics = StepStatistics(
+                step: step, loss: lossValue, globalGradientNorm: 0,
+                parameters: parameters.map { parameterStatistics($0.0, $0.1) },
+                layers: forwardOrder.compactMap { layerStats[$0] })
+            statistics.globalGradientNorm = statistics.parameters.reduce(0.0) { $0 + $1.gradientNorm * $1.gradientNorm }.squareRoot()
+            pendingStatistics = statistics
+        }
+        if settings.histogramsEvery > 0 && step % settings.histogramsEvery == 0
+            && (step / settings.histogramsEvery) % record.histogramStride == 0 {
+            takeHistograms()
+        }
+        guard let origin else {
+            commitPending(skipped: false, deferred: true)
+            return true
+        }
+        if record.firstNonfinite == nil { record.firstNonfinite = origin }
+        switch settings.nonfinite {
+        case .raise:
+            commitPending(skipped: false, deferred: false)
+            throw NonfiniteError(origin: origin)
+        case .skipStep:
+            record.skippedSteps += 1
+            commitPending(skipped: true, deferred: false)
+            return false
+        case .warn, .off:
+            commitPending(skipped: false, deferred: true)
+            return true
+        }
+    }
+
+    /// Records the global norm after clipping (`totalNorm` is what `clipGradNorm` returned:
+    /// the norm before clipping).
+    public func noteClipping(totalNorm: Scalar, maxNorm: Scalar) {
+        guard var statistics = pendingStatistics else { return }
+        let before = Double(totalNorm), limit = Double(maxNorm)
+        statistics.clippedGradientNorm = before > limit ? limit : before
+        pendingStatistics = statistics
+        replaceLast(with: statistics)
+    }
+
+    /// Call right before the optimizer step: keeps the weights to measure the update.
+    public func beforeUpdate() {
+        guard pendingStatistics != nil else { return }
+        weightsBefore = parameters.map { $0.1.grad == nil ? nil : Tensor(shape: $0.1.value.shape, scalars: $0.1.value.scalars) }
+    }
+
+    /// Call right after the optimizer step: records `‖Δw‖/‖w‖` per parameter and closes the step.
+    public func afterUpdate() {
+        guard var statistics = pendingStatistics else { return }
+        for (index, before) in weightsBefore.enumerated() {
+            guard let before, index < statistics.parameters.count else { continue }
+            let after = parameters[index].1.value
+            var delta = 0.0
+            before.withUnsafeBufferPointer { b in
+                after.withUnsafeBufferPointer { a in
+                    for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); delta += d * d }
+                }
+            }
+            let weight = statistics.parameters[index].weightNorm
+            statistics.parameters[index].updateRatio = weight > 0 ? delta.squareRoot() / weight : nil
+        }
+        weightsBefore = []
+        replaceLast(with: statistics)
+        pendingStatistics = nil
+    }
+
+    // MARK: Internals
+
+    /// Appends the pending statistics; `deferred` leaves them pending so clipping and update
+    /// figures can still be added (`replaceLast`).
+    private func commitPending(skipped: Bool, deferred: Bool) {
+        guard var statistics = pendingStatistics else { return }
+        statistics.skipped = skipped
+        append(statistics)
+        pendingStatistics = deferred ? statistics : nil
+    }
+
+    private func append(_ statistics: StepStatistics) {
+        record.steps.append(statistics)
+        recordedSteps += 1
+        if record.steps.count >= settings.capacity {
+            // Keep every other entry: the series still spans the run, at half the density.
+            record.steps = record.steps.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+            record.stride *= 2
+        }
+    }
+
+    private func replaceLast(with statistics: StepStatistics) {
+        if let last = record.steps.indices.last, record.steps[last].step == statistics.step {
+            record.steps[last] = statistics
+        }
+    }
+
+    /// The module whose backward pass made the first non-finite gradient: walking from the
+    /// output back, the first layer whose output gradient is not finite was made by the layer
+    /// after it (or by the loss); a non-finite parameter gradient next to a finite output
+    /// gradient was made by that layer itself.
+    private func backwardOrigin() -> NonfiniteOrigin? {
+        var badParameters: [Int: Int] = [:]
+        for (index, (_, parameter)) in parameters.enumerated() {
+            if let g = parameter.grad, !g.isFinite { badParameters[index] = nonfiniteCount(g) }
+        }
+        if badParameters.isEmpty && nonfiniteOutputGradients.isEmpty { return nil }
+        let order = forwardOrder
+        var position: [Int: Int] = [:]
+        for (p, leaf) in order.enumerated() where position[leaf] == nil { position[leaf] = p }
+        // The candidate closest to the output is where the backward pass first went wrong.
+        var candidates: [(position: Int, origin: NonfiniteOrigin)] = []
+        for (leaf, count) in nonfiniteOutputGradients {
+            guard let p = position[leaf] else { continue }
+            if p + 1 < order.count {
+                let maker = order[p + 1]
+                candidates.append((p + 1, NonfiniteOrigin(step: step, phase: .backward, location: leaves[maker].name,
+                                                          kind: leaves[maker].kind, nonfiniteCount: count)))
+            } else {
+                candidates.append((order.count, NonfiniteOrigin(step: step, phase: .loss, location: "loss (its backward)",
+                                                                nonfiniteCount: count)))
+            }
+        }
+        for (p, leaf) in order.enumerated() {
+            if let index = ownedParameters[leaf].first(where: { badParameters[$0] != nil }) {
+                candidates.append((p, NonfiniteOrigin(step: step, phase: .backward, location: parameters[index].0,
+                                                      kind: leaves[leaf].kind, nonfiniteCount: badParameters[index]!)))
+            }
+        }
+        if let best = candidates.max(by: { $0.position < $1.position }) { return best.origin }
+        if let index = badParameters.keys.min() {
+            return NonfiniteOrigin(step: step, phase: .backward, location: parameters[index].0, nonfiniteCount: badParameters[index]!)
+        }
+        return nil
+    }
+
+    private func parameterStatistics(_ name: String, _ parameter: Parameter<Scalar>) -> ParameterStatistics {
+        let weightNorm = l2Norm(parameter.value)
+        guard let g = parameter.grad else {
+            return ParameterStatistics(name: name, gradientNorm: 0, gradientRMS: 0, gradientMaxAbs: 0, gradientMean: 0,
+                                       gradientStd: 0, zeroFraction: 1, nonfiniteCount: 0, weightNorm: weightNorm, updateRatio: nil)
+        }
+        let m = ValueMoments(g)
+        return ParameterStatistics(
+            name: name, gradientNorm: m.sumOfSquares.squareRoot(),
+            gradientRMS: m.finiteCount > 0 ? (m.sumOfSquares / Double(m.finiteCount)).squareRoot() : 0,
+            gradientMaxAbs: m.maxAbs, gradientMean: m.mean, gradientStd: m.std,
+            zeroFraction: g.count > 0 ? Double(m.zeroCount) / Double(g.count) : 0,
+            nonfiniteCount: g.count - m.finiteCount, weightNorm: weightNorm, updateRatio: nil)
+    }
+
+    private func takeHistograms() {
+        for (name, parameter) in parameters {
+            guard let g = parameter.grad else { continue }
+            record.histograms.append(histogram(of: g, name: name))
+        }
+        histogramSnapshots += 1
+        if record.histograms.count >= settings.histogramCapacity {
+            // Drop every other snapshot step (all of its parameters).
+            let steps = Array(Set(record.histograms.map(\.step))).sorted()
+            let kept = Set(steps.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
+            record.histograms.removeAll { !kept.contains($0.step) }
+            record.histogramStride *= 2
+        }
+    }
+
+    private func histogram(of g: Tensor<Scalar>, name: String) -> GradientHistogram {
+        let edges = GradientHistogram.logBinEdges
+        var logCounts = [Int](repeating: 0, count: edges.count - 1)
+        var linearCounts = [Int](repeating: 0, count: GradientHistogram.linearBinCount)
+        var zero = 0, nonfinite = 0
+        var range = 0.0
+        g.withUnsafeBufferPointer { p in
+            for v in p where v.isFinite { range = Swift.max(range, Swift.abs(Double(v))) }
+            for v in p {
+                let x = Double(v)
+                guard x.isFinite else { nonfinite += 1; continue }
+                if x == 0 { zero += 1 } else {
+                    // Bin b holds edges[b] ≤ |x| < edges[b + 1]; the ends catch the tails.
+                    let decade = Int(Foundation.log10(Swift.abs(x)).rounded(.down)) + 12
+                    logCounts[Swift.min(Swift.max(decade, 0), logCounts.count - 1)] += 1
+                }
+                if range > 0 {
+                    let bin = Int(((x + range) / (2 * range) * Double(linearCounts.count)).rounded(.down))
+                    linearCounts[Swift.min(Swift.max(bin, 0), linearCounts.count - 1)] += 1
+                } else {
+                    linearCounts[linearCounts.count / 2] += 1
+                }
+            }
+        }
+        return GradientHistogram(step: step, name: name, zeroCount: zero, logCounts: logCounts, nonfiniteCount: nonfinite,
+                                 linearCounts: linearCounts, linearRange: range)
+    }
+
+    private func fraction(_ t: Tensor<Scalar>, where predicate: (Double) -> Bool) -> Double {
+        guard t.count > 0 else { return 0 }
+        var n = 0
+        t.withUnsafeBufferPointer { p in for v in p where predicate(Double(v)) { n += 1 } }
+        return Double(n) / Double(t.count)
+    }
+
+    /// Output columns (units) that are 0 in every row of the batch.
+    private func deadUnitFraction(_ t: Tensor<Scalar>) -> Double {
+        guard let units = t.shape.last, units > 0, t.count > 0 else { return 0 }
+        let rows = t.count / units
+        var dead = 0
+        t.withUnsafeBufferPointer { p in
+            for u in 0..<units {
+                var allZero = true
+                for r in 0..<rows where p[r * units + u] != 0 { allZero = false; break }
+                if allZero { dead += 1 }
+            }
+        }
+        return Double(dead) / Double(units)
+    }
+}
+
+/// Mean, standard deviation, largest |x|, sum of squares and counts of a tensor's finite
+/// elements, in one pass (Double accumulators).
+struct ValueMoments {
+    var mean = 0.0, std = 0.0, maxAbs = 0.0, sumOfSquares = 0.0
+    var finiteCount = 0, zeroCount = 0
+
+    init<T: TensorScalar>(_ t: Tensor<T>) {
+        var sum = 0.0
+        t.withUnsafeBufferPointer { p in
+            for v in p {
+                let x = Double(v)
+                guard x.isFinite else { continue }
+                finiteCount += 1
+                sum += x
+                sumOfSquares += x * x
+                maxAbs = Swift.max(maxAbs, Swift.abs(x))
+                if x == 0 { zeroCount += 1 }
+            }
+        }
+        guard finiteCount > 0 else { return }
+        mean = sum / Double(finiteCount)
+        std = Swift.max(0, sumOfSquares / Double(finiteCount) - mean * mean).squareRoot()
+    }
+}
+
+/// Number of NaN or infinite elements.
+func nonfiniteCount<T: TensorScalar>(_ t: Tensor<T>) -> Int {
+    if t.isFinite { return 0 }
+    var n = 0
+    t.withUnsafeBufferPointer { p in for v in p where !v.isFinite { n += 1 } }
+    return n
+}
+
+/// `‖t‖₂`, accumulated in Double.
+func l2Norm<T: TensorScalar>(_ t: Tensor<T>) -> Double {
+    t.withUnsafeBufferPointer { T.kernelSumOfSquares($0.baseAddress!, $0.count) }.squareRoot()
+}
