@@ -6,5 +6,5 @@ struct GradlabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradlab",
         abstract: "Train neural networks and diagnose vanishing and exploding gradients.",
-        subcommands: [ListCommand.self, RunCommand.self, InfoCommand.self])
+        subcommands: [ListCommand.self, RunCommand.self, TheoryCommand.self, InfoCommand.self])
 }
