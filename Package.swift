@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "GradNNTests", dependencies: ["GradTensor", "GradNN", "GradTestSupport"]),
         .testTarget(name: "GradOptimTests", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradTestSupport"]),
         .testTarget(name: "GradDataTests", dependencies: ["GradData", "GradTestSupport"]),
-        .testTarget(name: "GradDoctorTests", dependencies: ["GradDoctor", "GradNN", "GradTestSupport"]),
+        .testTarget(name: "GradDoctorTests", dependencies: ["GradDoctor", "GradNN", "GradOptim", "GradData", "GradTestSupport"]),
         .testTarget(name: "GradLabTests", dependencies: ["GradLab", "gradlab", "GradTestSupport"]),
     ]
 )

@@ -17,6 +17,7 @@ let package = Package(
             .product(name: "GradTensor", package: "GradLab"),
             .product(name: "GradNN", package: "GradLab"),
             .product(name: "GradOptim", package: "GradLab"),
+            .product(name: "GradDoctor", package: "GradLab"),
         ]),
     ]
 )

@@ -91,7 +91,6 @@ public final class Monitor<Scalar: TensorScalar> {
     private var nonfiniteOutputGradients: [(leaf: Int, count: Int)] = []
     private var pendingStatistics: StepStatistics?
     private var weightsBefore: [Tensor<Scalar>?] = []
-    private var histogramSnapshots = 0
 
     /// Attaches to every leaf module of `model` (modules without children).
     public init(model: any Module<Scalar>, settings: Settings = Settings()) {
@@ -169,9 +168,9 @@ public final class Monitor<Scalar: TensorScalar> {
         switch leaves[leaf].module {
         case is Sigmoid<Scalar>:
             // σ' = y(1 − y), at most 1/4.
-            stats.saturationFraction = fraction(output) { y in y * (1 - y) < 0.25 * settings.saturationThreshold }
+            stats.saturationFraction = saturatedFraction(output, sigmoid: true, threshold: settings.saturationThreshold)
         case is Tanh<Scalar>:
-            stats.saturationFraction = fraction(output) { y in 1 - y * y < settings.saturationThreshold }
+            stats.saturationFraction = saturatedFraction(output, sigmoid: false, threshold: settings.saturationThreshold)
         case is ReLU<Scalar>:
             stats.deadFraction = deadUnitFraction(output)
         default: break
@@ -254,7 +253,13 @@ public final class Monitor<Scalar: TensorScalar> {
     /// Call right before the optimizer step: keeps the weights to measure the update.
     public func beforeUpdate() {
         guard pendingStatistics != nil else { return }
-        weightsBefore = parameters.map { $0.1.grad == nil ? nil : Tensor(shape: $0.1.value.shape, scalars: $0.1.value.scalars) }
+        weightsBefore = parameters.map { _, parameter in
+            guard parameter.grad != nil else { return nil }
+            // A private copy: writing through a copy of a shared tensor copies its storage.
+            var snapshot = parameter.value.detached()
+            snapshot.withUnsafeMutableBufferPointer { _ in }
+            return snapshot
+        }
     }
 
     /// Call right after the optimizer step: records `‖Δw‖/‖w‖` per parameter and closes the step.
@@ -262,15 +267,9 @@ public final class Monitor<Scalar: TensorScalar> {
         guard var statistics = pendingStatistics else { return }
         for (index, before) in weightsBefore.enumerated() {
             guard let before, index < statistics.parameters.count else { continue }
-            let after = parameters[index].1.value
-            var delta = 0.0
-            before.withUnsafeBufferPointer { b in
-                after.withUnsafeBufferPointer { a in
-                    for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); delta += d * d }
-                }
-            }
+            let delta = distance(parameters[index].1.value, before)
             let weight = statistics.parameters[index].weightNorm
-            statistics.parameters[index].updateRatio = weight > 0 ? delta.squareRoot() / weight : nil
+            statistics.parameters[index].updateRatio = weight > 0 ? delta / weight : nil
         }
         weightsBefore = []
         replaceLast(with: statistics)
@@ -363,7 +362,6 @@ public final class Monitor<Scalar: TensorScalar> {
             guard let g = parameter.grad else { continue }
             record.histograms.append(histogram(of: g, name: name))
         }
-        histogramSnapshots += 1
         if record.histograms.count >= settings.histogramCapacity {
             // Drop every other snapshot step (all of its parameters).
             let steps = Array(Set(record.histograms.map(\.step))).sorted()
@@ -374,90 +372,8 @@ public final class Monitor<Scalar: TensorScalar> {
     }
 
     private func histogram(of g: Tensor<Scalar>, name: String) -> GradientHistogram {
-        let edges = GradientHistogram.logBinEdges
-        var logCounts = [Int](repeating: 0, count: edges.count - 1)
-        var linearCounts = [Int](repeating: 0, count: GradientHistogram.linearBinCount)
-        var zero = 0, nonfinite = 0
-        var range = 0.0
-        g.withUnsafeBufferPointer { p in
-            for v in p where v.isFinite { range = Swift.max(range, Swift.abs(Double(v))) }
-            for v in p {
-                let x = Double(v)
-                guard x.isFinite else { nonfinite += 1; continue }
-                if x == 0 { zero += 1 } else {
-                    // Bin b holds edges[b] ≤ |x| < edges[b + 1]; the ends catch the tails.
-                    let decade = Int(Foundation.log10(Swift.abs(x)).rounded(.down)) + 12
-                    logCounts[Swift.min(Swift.max(decade, 0), logCounts.count - 1)] += 1
-                }
-                if range > 0 {
-                    let bin = Int(((x + range) / (2 * range) * Double(linearCounts.count)).rounded(.down))
-                    linearCounts[Swift.min(Swift.max(bin, 0), linearCounts.count - 1)] += 1
-                } else {
-                    linearCounts[linearCounts.count / 2] += 1
-                }
-            }
-        }
-        return GradientHistogram(step: step, name: name, zeroCount: zero, logCounts: logCounts, nonfiniteCount: nonfinite,
-                                 linearCounts: linearCounts, linearRange: range)
+        let c = histogramCounts(g, logBinEdges: GradientHistogram.logBinEdges, linearBins: GradientHistogram.linearBinCount)
+        return GradientHistogram(step: step, name: name, zeroCount: c.zeros, logCounts: c.log, nonfiniteCount: c.nonfinite,
+                                 linearCounts: c.linear, linearRange: c.range)
     }
-
-    private func fraction(_ t: Tensor<Scalar>, where predicate: (Double) -> Bool) -> Double {
-        guard t.count > 0 else { return 0 }
-        var n = 0
-        t.withUnsafeBufferPointer { p in for v in p where predicate(Double(v)) { n += 1 } }
-        return Double(n) / Double(t.count)
-    }
-
-    /// Output columns (units) that are 0 in every row of the batch.
-    private func deadUnitFraction(_ t: Tensor<Scalar>) -> Double {
-        guard let units = t.shape.last, units > 0, t.count > 0 else { return 0 }
-        let rows = t.count / units
-        var dead = 0
-        t.withUnsafeBufferPointer { p in
-            for u in 0..<units {
-                var allZero = true
-                for r in 0..<rows where p[r * units + u] != 0 { allZero = false; break }
-                if allZero { dead += 1 }
-            }
-        }
-        return Double(dead) / Double(units)
-    }
-}
-
-/// Mean, standard deviation, largest |x|, sum of squares and counts of a tensor's finite
-/// elements, in one pass (Double accumulators).
-struct ValueMoments {
-    var mean = 0.0, std = 0.0, maxAbs = 0.0, sumOfSquares = 0.0
-    var finiteCount = 0, zeroCount = 0
-
-    init<T: TensorScalar>(_ t: Tensor<T>) {
-        var sum = 0.0
-        t.withUnsafeBufferPointer { p in
-            for v in p {
-                let x = Double(v)
-                guard x.isFinite else { continue }
-                finiteCount += 1
-                sum += x
-                sumOfSquares += x * x
-                maxAbs = Swift.max(maxAbs, Swift.abs(x))
-                if x == 0 { zeroCount += 1 }
-            }
-        }
-        guard finiteCount > 0 else { return }
-        mean = sum / Double(finiteCount)
-        std = Swift.max(0, sumOfSquares / Double(finiteCount) - mean * mean).squareRoot()
-    }
-}
-
-/// Number of NaN or infinite elements.
-func nonfiniteCount<T: TensorScalar>(_ t: Tensor<T>) -> Int {
-    if t.isFinite { return 0 }
-    var n = 0
-    t.withUnsafeBufferPointer { p in for v in p where !v.isFinite { n += 1 } }
-    return n
-}
-
-/// `‖t‖₂`, accumulated in Double.
-func l2Norm<T: TensorScalar>(_ t: Tensor<T>) -> Double {
-    t.withUnsafeBufferPointer { T.kernelSumOfSquares($0.baseAddress!, $0.count) }.squareRoot()
 }

@@ -78,7 +78,9 @@ final class GradientOverflow: Module {
             #expect(Swift.abs(entry.gradientNorm - norm) <= 1e-9 * norm)
             #expect(Swift.abs(entry.gradientRMS - norm / Double(g.count).squareRoot()) <= 1e-9 * norm)
             #expect(entry.gradientMaxAbs == g.map(Swift.abs).max())
-            #expect(Swift.abs(entry.gradientMean - g.reduce(0, +) / Double(g.count)) <= 1e-9)
+            // The mean is summed in Float blocks (see `finiteMomentsFloat`); norms in Double.
+            let mean = g.reduce(0, +) / Double(g.count)
+            #expect(Swift.abs(entry.gradientMean - mean) <= 1e-6 * (g.map(Swift.abs).max() ?? 1))
             #expect(entry.nonfiniteCount == 0)
             let w = parameter.value.scalars.map(Double.init)
             #expect(Swift.abs(entry.weightNorm - w.reduce(0) { $0 + $1 * $1 }.squareRoot()) <= 1e-9 * entry.weightNorm)

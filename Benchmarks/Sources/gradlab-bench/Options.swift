@@ -23,6 +23,9 @@ struct Options {
                  1 → 10 hidden layers of 10 → 1, 100 points, full batch; µs per step
       crossover  Float.kernelGemm on the Swift kernel vs on BLAS for small and thin shapes
                  (best of --reps bursts), to place BLAS.worthCalling's threshold
+      doctor-overhead
+                 Adam steps of a 784-256×8-10 ReLU MLP (batch 128) without the monitor, with
+                 statistics every step, + histograms every 10, + the non-finite guard
       info       the machine and the BLAS library
 
     options:

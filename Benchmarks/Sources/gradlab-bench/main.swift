@@ -10,6 +10,8 @@ case "matmul":
     runMatmul(options)
 case "mlp-step":
     runMLPStep(options)
+case "doctor-overhead":
+    runDoctorOverhead(options)
 case "crossover":
     runCrossover(options)
 case "info":
