@@ -4,7 +4,8 @@ import GradTensor
 // The per-element loops of the monitor. Each runs on the tensor's elements as `Float` or
 // `Double` (`withElements`), so that it is compiled for a concrete type: a loop over a generic
 // `Scalar` called from another module's code is not specialized and runs about 100× slower,
-// which turned a 1% monitor into a 300% one. The Float paths of the loops that run on every
+// which turned a 1% monitor into a 300% one. The same holds for a generic local function
+// passed as a function value (it runs unspecialized): call such helpers from closures. The Float paths of the loops that run on every
 // parameter every step use eight-lane vectors, accumulated in Double per block.
 
 /// Calls `float` or `double` with the elements of `t`, whichever its element type is.
@@ -19,7 +20,7 @@ func withElements<T: TensorScalar, R>(
 }
 
 /// Mean, standard deviation (population), largest |x|, sum of squares and counts of a
-/// tensor's finite elements, with Double totals (a vectorized pass, and one for the squares).
+/// tensor's finite elements, with Double totals, in one pass.
 struct ValueMoments {
     var mean = 0.0, std = 0.0, maxAbs = 0.0, sumOfSquares = 0.0
     var finiteCount = 0, zeroCount = 0
@@ -27,12 +28,7 @@ struct ValueMoments {
     init<T: TensorScalar>(_ t: Tensor<T>) {
         var sum = 0.0
         if t.isFinite {
-            (sum, maxAbs, zeroCount) = withElements(t, float: finiteMomentsFloat, double: {
-                let m = scalarMoments($0).totals
-                return (m.0, m.2, m.3)
-            })
-            // Squares in Double lanes: gradients of exploding nets square past Float's range.
-            sumOfSquares = t.withUnsafeBufferPointer { T.kernelSumOfSquares($0.baseAddress!, $0.count) }
+            (sum, sumOfSquares, maxAbs, zeroCount) = withElements(t, float: finiteMomentsFloat, double: { scalarMoments($0).totals })
             finiteCount = t.count
         }
         if !t.isFinite || !sum.isFinite {
@@ -46,38 +42,46 @@ struct ValueMoments {
     }
 }
 
-/// Σx, max |x| and the number of zeros of all-finite Floats: eight lanes at a time, summed in
-/// Float over blocks of 1024 elements and in Double across blocks (relative error of the sum
-/// about 1e-7 per block; an overflowing block makes the sum infinite, and the caller redoes
-/// it in Double).
-func finiteMomentsFloat(_ p: UnsafeBufferPointer<Float>) -> (Double, Double, Int) {
-    var sum = 0.0, zeros = 0
+/// Σx, Σx², max |x| and the number of zeros of all-finite Floats: eight lanes at a time,
+/// summed in Float over blocks of 1024 elements and in Double across blocks (relative error
+/// about 1e-7). A block whose squares overflow Float (gradients of exploding nets) is summed
+/// again in Double; an overflowing Σx comes back infinite and the caller redoes it in Double.
+func finiteMomentsFloat(_ p: UnsafeBufferPointer<Float>) -> (Double, Double, Double, Int) {
+    var sum = 0.0, squares = 0.0, zeros = 0
     var maxAbs = SIMD8<Float>()
     let n = p.count
-    guard let base = p.baseAddress else { return (0, 0, 0) }
+    guard let base = p.baseAddress else { return (0, 0, 0, 0) }
     var i = 0
     while i + 8 <= n {
+        let start = i
         let end = Swift.min(n - (n - i) % 8, i + 1024)
-        var s = SIMD8<Float>(), z = SIMD8<Int32>()
+        var s = SIMD8<Float>(), q = SIMD8<Float>(), z = SIMD8<Int32>()
         while i < end {
             let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
             s += v
+            q += v * v
             let a = unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
             maxAbs.replace(with: a, where: a .> maxAbs)
             z.replace(with: z &+ 1, where: v .== 0)
             i += 8
         }
         sum += Double(s.sum())
+        let blockSquares = Double(q.sum())
+        if blockSquares.isFinite {
+            squares += blockSquares
+        } else {
+            for j in start..<end { let x = Double(base[j]); squares += x * x }
+        }
         zeros += Int(z.wrappedSum())
     }
     var largest = Double(maxAbs.max())
     while i < n {
         let x = Double(base[i])
-        sum += x; largest = Swift.max(largest, Swift.abs(x))
+        sum += x; squares += x * x; largest = Swift.max(largest, Swift.abs(x))
         if x == 0 { zeros += 1 }
         i += 1
     }
-    return (sum, largest, zeros)
+    return (sum, squares, largest, zeros)
 }
 
 /// The same totals, element by element, skipping non-finite values.
@@ -105,10 +109,45 @@ func l2Norm<T: TensorScalar>(_ t: Tensor<T>) -> Double {
     t.withUnsafeBufferPointer { T.kernelSumOfSquares($0.baseAddress!, $0.count) }.squareRoot()
 }
 
-/// `‖a − b‖₂` of two tensors of the same shape, the squares accumulated in Double (updates of
-/// exploding nets square past Float's range).
+/// `‖a − b‖₂` of two tensors with the same number of elements, in one pass: Float blocks
+/// of 1024 (eight lanes), Double across blocks, and a block whose squares overflow Float
+/// summed again in Double.
 func distance<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>) -> Double {
-    withoutGradient { l2Norm(a.detached() - b.detached()) }
+    precondition(a.count == b.count, "distance: \(a.shape) and \(b.shape) differ in size")
+    return withElements(a, float: { pa in
+        withElements(b, float: { pb in squaredDistanceFloat(pa, pb) }, double: { _ in 0 })
+    }, double: { pa in
+        withElements(b, float: { _ in 0 }, double: { pb in
+            var total = 0.0
+            for i in 0..<pa.count { let d = pa[i] - pb[i]; total += d * d }
+            return total
+        })
+    }).squareRoot()
+}
+
+func squaredDistanceFloat(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Double {
+    let n = a.count
+    guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }
+    var total = 0.0
+    var i = 0
+    while i < n {
+        let start = i, end = Swift.min(n, i + 1024)
+        var q = SIMD8<Float>()
+        while i + 8 <= end {
+            let d = UnsafeRawPointer(pa + i).loadUnaligned(as: SIMD8<Float>.self)
+                - UnsafeRawPointer(pb + i).loadUnaligned(as: SIMD8<Float>.self)
+            q += d * d
+            i += 8
+        }
+        var block = Double(q.sum())
+        while i < end { let d = Double(pa[i]) - Double(pb[i]); block += d * d; i += 1 }
+        if !block.isFinite {
+            block = 0
+            for j in start..<end { let d = Double(pa[j]) - Double(pb[j]); block += d * d }
+        }
+        total += block
+    }
+    return total
 }
 
 /// Fraction of elements `y` (outputs of a sigmoid or tanh) whose derivative, computed from
@@ -116,20 +155,20 @@ func distance<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>) -> Double {
 /// `1 − y² < threshold` for tanh.
 func saturatedFraction<T: TensorScalar>(_ t: Tensor<T>, sigmoid: Bool, threshold: Double) -> Double {
     guard t.count > 0 else { return 0 }
-    func count<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>) -> Int {
+    @inline(__always) func count<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>) -> Int {
         let limit = S(sigmoid ? 0.25 * threshold : threshold)
         var n = 0
         if sigmoid { for y in p where y * (1 - y) < limit { n += 1 } } else { for y in p where 1 - y * y < limit { n += 1 } }
         return n
     }
-    return Double(withElements(t, float: count, double: count)) / Double(t.count)
+    return Double(withElements(t, float: { count($0) }, double: { count($0) })) / Double(t.count)
 }
 
 /// Fraction of units (the last axis) that are 0 in every row.
 func deadUnitFraction<T: TensorScalar>(_ t: Tensor<T>) -> Double {
     guard let units = t.shape.last, units > 0, t.count > 0 else { return 0 }
     let rows = t.count / units
-    func count<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>) -> Int {
+    @inline(__always) func count<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>) -> Int {
         var dead = 0
         for u in 0..<units {
             var allZero = true
@@ -138,7 +177,7 @@ func deadUnitFraction<T: TensorScalar>(_ t: Tensor<T>) -> Double {
         }
         return dead
     }
-    return Double(withElements(t, float: count, double: count)) / Double(units)
+    return Double(withElements(t, float: { count($0) }, double: { count($0) })) / Double(units)
 }
 
 /// Counts of a gradient in `GradientHistogram`'s bins: zeros, log-magnitude bins (edges
@@ -147,7 +186,7 @@ func deadUnitFraction<T: TensorScalar>(_ t: Tensor<T>) -> Double {
 func histogramCounts<T: TensorScalar>(
     _ g: Tensor<T>, logBinEdges edges: [Double], linearBins: Int
 ) -> (zeros: Int, log: [Int], nonfinite: Int, linear: [Int], range: Double) {
-    func counts<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>) -> (Int, [Int], Int, [Int], Double) {
+    @inline(__always) func counts<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>) -> (Int, [Int], Int, [Int], Double) {
         var logCounts = [Int](repeating: 0, count: edges.count - 1)
         var linearCounts = [Int](repeating: 0, count: linearBins)
         var zeros = 0, nonfinite = 0, range = 0.0
@@ -159,10 +198,12 @@ func histogramCounts<T: TensorScalar>(
             if x == 0 {
                 zeros += 1
             } else {
-                // edges[b] ≤ |x| < edges[b + 1]: a short walk from the bin log10 would give.
+                // edges[b] ≤ |x| < edges[b + 1] (edges are 10^(b − 12)): start from the decade
+                // the binary exponent gives, then step at most once or twice.
                 let a = Swift.abs(x)
-                var b = 0
-                while b + 1 < edges.count - 1 && a >= edges[b + 1] { b += 1 }
+                var b = Swift.min(Swift.max(Int((Double(a.exponent) * 0.30102999566398120).rounded(.down)) + 12, 0), logCounts.count - 1)
+                while b > 0 && a < edges[b] { b -= 1 }
+                while b + 1 < logCounts.count && a >= edges[b + 1] { b += 1 }
                 logCounts[b] += 1
             }
             let bin = range > 0 ? Int(((x + range) * scale).rounded(.down)) : linearBins / 2
@@ -170,6 +211,6 @@ func histogramCounts<T: TensorScalar>(
         }
         return (zeros, logCounts, nonfinite, linearCounts, range)
     }
-    let r = withElements(g, float: counts, double: counts)
+    let r = withElements(g, float: { counts($0) }, double: { counts($0) })
     return (r.0, r.1, r.2, r.3, r.4)
 }
