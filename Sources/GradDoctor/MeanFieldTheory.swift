@@ -506,6 +506,17 @@ struct ActivationModel {
             highExcess = excess(high)
         }
         var low = -1.0, lowExcess = excess(low)
+        if lowExcess <= 0 {
+            // c = −1 is a fixed point itself (an odd φ with σ_b = 0). With χ₁ > 1 it is unstable,
+            // so the map rises above the diagonal just past it: bracket from there.
+            var lowGap = 1e-2
+            while lowGap > 1e-10 {
+                low = -1 + lowGap
+                lowExcess = excess(low)
+                if lowExcess > 0 { break }
+                lowGap /= 10
+            }
+        }
         var cStar = low
         if lowExcess > 0 {
             var side = 0

@@ -305,6 +305,20 @@ private func doubleFactorial(_ n: Int) -> Double {
         #expect(object["phase"] as? String == "ordered")
         #expect(try JSONDecoder().decode(MeanFieldPrediction.self, from: data) == prediction)
     }
+
+    /// An odd activation with σ_b = 0 has c = −1 as a (repelling) fixed point of the
+    /// correlation map; in the chaotic phase the stable one is c* = 0 by symmetry, with
+    /// χ_c = σ_w²·E[φ'(√q*·z)]² < 1 and a finite ξ_c.
+    @Test(arguments: [1.5, 2.0, 3.0])
+    func chaoticOddActivationDecorrelatesToZero(sigmaW: Double) throws {
+        let p = try MeanFieldTheory.predict(activation: .tanh, sigmaW: sigmaW, sigmaB: 0, depth: 20)
+        let c = try #require(p.cStar)
+        #expect(Swift.abs(c) < 1e-6, "c* = \(c)")
+        let chiC = try #require(p.chiC)
+        #expect(chiC > 0 && chiC < 1, "chi_c = \(chiC)")
+        let xi = try #require(p.depthScaleC)
+        #expect(xi.isFinite && xi > 0, "xi_c = \(xi)")
+    }
 }
 
 /// The acceptance test of the theory: at initialization, the gradient factor per layer measured
