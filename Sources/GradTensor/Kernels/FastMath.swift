@@ -12,21 +12,8 @@ func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     var clamped = x
     clamped.replace(with: -103.0, where: x .< -103.0)
     clamped.replace(with: 88.72, where: x .> 88.72)
-    // Round to the nearest integer with the 1.5·2²³ trick: adding it leaves n in the low
-    // mantissa bits (vector rounding and float→int conversion are library calls on x86-64 v1).
-    let shifted = clamped * 1.442695040888963 + 12_582_912
-    let n = shifted - 12_582_912
-    var r = clamped - n * 0.693359375
-    r = r - n * -2.12194440e-4
-    var p = SIMD8<Float>(repeating: 1.9875691500e-4)
-    p = p * r + 1.3981999507e-3
-    p = p * r + 8.3334519073e-3
-    p = p * r + 4.1665795894e-2
-    p = p * r + 1.6666665459e-1
-    p = p * r + 5.0000001201e-1
-    p = p * r * r + r + 1
+    let (p, ni) = expReduced(clamped)
     // 2^n split in two factors so that n down to −149 (subnormal results) stays exact.
-    let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     let half = ni &>> 1
     let scale1 = unsafeBitCast((half &+ 127) &<< 23, to: SIMD8<Float>.self)
     let scale2 = unsafeBitCast((ni &- half &+ 127) &<< 23, to: SIMD8<Float>.self)
@@ -37,13 +24,14 @@ func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return result
 }
 
-/// `e^t` for `−87.33 ≤ t ≤ 0` (normal results only), without the range and NaN guards of
-/// `fastExp`: the same reduction and polynomial, one exponent scale.
+/// `x = n·ln 2 + r` with `|r| ≤ ln2/2`: `e^r` by a degree-6 polynomial, and `n`.
 @inline(__always)
-func fastExpNonPositiveNormal(_ t: SIMD8<Float>) -> SIMD8<Float> {
-    let shifted = t * 1.442695040888963 + 12_582_912
+func expReduced(_ x: SIMD8<Float>) -> (polynomial: SIMD8<Float>, exponent: SIMD8<Int32>) {
+    // Round to the nearest integer with the 1.5·2²³ trick: adding it leaves n in the low
+    // mantissa bits (vector rounding and float→int conversion are library calls on x86-64 v1).
+    let shifted = x * 1.442695040888963 + 12_582_912
     let n = shifted - 12_582_912
-    var r = t - n * 0.693359375
+    var r = x - n * 0.693359375
     r = r - n * -2.12194440e-4
     var p = SIMD8<Float>(repeating: 1.9875691500e-4)
     p = p * r + 1.3981999507e-3
@@ -52,7 +40,14 @@ func fastExpNonPositiveNormal(_ t: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     p = p * r * r + r + 1
-    let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    return (p, unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000)
+}
+
+/// `e^t` for `−87.33 ≤ t ≤ 0` (normal results only), without the range and NaN guards of
+/// `fastExp`: the same reduction and polynomial, one exponent scale.
+@inline(__always)
+func fastExpNonPositiveNormal(_ t: SIMD8<Float>) -> SIMD8<Float> {
+    let (p, ni) = expReduced(t)
     return p * unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
 }
 
