@@ -90,7 +90,10 @@ public final class Monitor<Scalar: TensorScalar> {
     private var forwardOrigin: NonfiniteOrigin?
     private var nonfiniteOutputGradients: [(leaf: Int, count: Int)] = []
     private var pendingStatistics: StepStatistics?
-    private var weightsBefore: [Tensor<Scalar>?] = []
+    /// The weights before this step's update, one buffer per parameter, allocated on first use
+    /// and reused every step; `snapshotTaken[i]` says whether parameter `i`'s is current.
+    private var snapshots: [Tensor<Scalar>] = []
+    private var snapshotTaken: [Bool] = []
 
     /// Attaches to every leaf module of `model` (modules without children).
     public init(model: any Module<Scalar>, settings: Settings = Settings()) {
@@ -139,7 +142,7 @@ public final class Monitor<Scalar: TensorScalar> {
         forwardOrigin = nil
         nonfiniteOutputGradients.removeAll(keepingCapacity: true)
         pendingStatistics = nil
-        weightsBefore = []
+        snapshotTaken = []
     }
 
     // MARK: Hooks
@@ -253,25 +256,27 @@ public final class Monitor<Scalar: TensorScalar> {
     /// Call right before the optimizer step: keeps the weights to measure the update.
     public func beforeUpdate() {
         guard pendingStatistics != nil else { return }
-        weightsBefore = parameters.map { _, parameter in
-            guard parameter.grad != nil else { return nil }
-            // A private copy: writing through a copy of a shared tensor copies its storage.
-            var snapshot = parameter.value.detached()
-            snapshot.withUnsafeMutableBufferPointer { _ in }
-            return snapshot
+        if snapshots.isEmpty { snapshots = parameters.map { Tensor.zeros($0.1.shape) } }
+        snapshotTaken = parameters.map { $0.1.grad != nil }
+        for (index, (_, parameter)) in parameters.enumerated() where snapshotTaken[index] {
+            parameter.value.withUnsafeBufferPointer { source in
+                snapshots[index].withUnsafeMutableBufferPointer { target in
+                    UnsafeMutableRawPointer(target.baseAddress!).copyMemory(
+                        from: source.baseAddress!, byteCount: source.count * MemoryLayout<Scalar>.stride)
+                }
+            }
         }
     }
 
     /// Call right after the optimizer step: records `‖Δw‖/‖w‖` per parameter and closes the step.
     public func afterUpdate() {
         guard var statistics = pendingStatistics else { return }
-        for (index, before) in weightsBefore.enumerated() {
-            guard let before, index < statistics.parameters.count else { continue }
-            let delta = distance(parameters[index].1.value, before)
+        for index in snapshotTaken.indices where snapshotTaken[index] && index < statistics.parameters.count {
+            let delta = distance(parameters[index].1.value, snapshots[index])
             let weight = statistics.parameters[index].weightNorm
             statistics.parameters[index].updateRatio = weight > 0 ? delta / weight : nil
         }
-        weightsBefore = []
+        snapshotTaken = []
         replaceLast(with: statistics)
         pendingStatistics = nil
     }
