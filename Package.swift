@@ -10,12 +10,14 @@ let package = Package(
         .library(name: "GradOptim", targets: ["GradOptim"]),
         .library(name: "GradData", targets: ["GradData"]),
         .library(name: "GradDoctor", targets: ["GradDoctor"]),
+        .library(name: "GradReport", targets: ["GradReport"]),
         .library(name: "GradLab", targets: ["GradLab"]),
         .executable(name: "gradlab", targets: ["gradlab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "GradTensor", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
@@ -24,17 +26,20 @@ let package = Package(
         .target(name: "GradData", dependencies: ["GradTensor", .product(name: "RealModule", package: "swift-numerics")],
                 resources: [.copy("Resources")]),
         .target(name: "GradDoctor", dependencies: ["GradTensor", "GradNN", "GradOptim"]),
-        .target(name: "GradLab", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradData", "GradDoctor"]),
+        .target(name: "GradReport", dependencies: ["GradTensor", "GradNN", "GradDoctor"]),
+        .target(name: "GradLab", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradData", "GradDoctor", "GradReport",
+                                                .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "gradlab", dependencies: [
             "GradLab", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Shared test helpers (tolerances, fixture paths); used by the test targets only.
         .target(name: "GradTestSupport", dependencies: ["GradTensor"], path: "Tests/Support"),
         .testTarget(name: "GradTensorTests", dependencies: ["GradTensor", "GradTestSupport"]),
-        .testTarget(name: "GradNNTests", dependencies: ["GradTensor", "GradNN", "GradTestSupport"]),
+        .testTarget(name: "GradNNTests", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradData", "GradDoctor", "GradTestSupport"]),
         .testTarget(name: "GradOptimTests", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradTestSupport"]),
         .testTarget(name: "GradDataTests", dependencies: ["GradData", "GradTestSupport"]),
         .testTarget(name: "GradDoctorTests", dependencies: ["GradDoctor", "GradNN", "GradOptim", "GradData", "GradTestSupport"]),
-        .testTarget(name: "GradLabTests", dependencies: ["GradLab", "gradlab", "GradTestSupport"]),
+        .testTarget(name: "GradReportTests", dependencies: ["GradReport", "GradDoctor", "GradTestSupport"]),
+        .testTarget(name: "GradLabTests", dependencies: ["GradLab", "GradNN", "gradlab", "GradTestSupport"]),
     ]
 )

@@ -140,34 +140,38 @@ public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     /// `text` made safe for a one-line message: control characters escaped, long text cut.
-    static func quoted(_ text: String, limit: Int = 40) -> String {
-        var out = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count == limit {
-                out += "…"
-                break
-            }
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
-                    || scalar == "\u{2028}" || scalar == "\u{2029}" {
-                    out += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-            count += 1
-        }
-        return out
-    }
+    static func quoted(_ text: String, limit: Int = 40) -> String { oneLineText(text, limit: limit) }
 
     /// Eight uppercase hexadecimal digits.
     static func hex(_ value: UInt32) -> String {
         let digits = String(value, radix: 16, uppercase: true)
         return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
     }
+}
+
+/// `text` made safe for a one-line error message: newlines, tabs and other control characters
+/// escaped (`\n`, `\t`, `\u{7}`), cut after `limit` characters with `ellipsis`.
+public func oneLineText(_ text: String, limit: Int = 40, ellipsis: String = "…") -> String {
+    var out = ""
+    var count = 0
+    for scalar in text.unicodeScalars {
+        if count == limit {
+            out += ellipsis
+            break
+        }
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+                || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        count += 1
+    }
+    return out
 }

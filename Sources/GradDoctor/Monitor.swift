@@ -90,10 +90,8 @@ public final class Monitor<Scalar: TensorScalar> {
     private var forwardOrigin: NonfiniteOrigin?
     private var nonfiniteOutputGradients: [(leaf: Int, count: Int)] = []
     private var pendingStatistics: StepStatistics?
-    /// The weights before this step's update, one buffer per parameter, allocated on first use
-    /// and reused every step; `snapshotTaken[i]` says whether parameter `i`'s is current.
-    private var snapshots: [Tensor<Scalar>] = []
-    private var snapshotTaken: [Bool] = []
+    /// Per parameter, whether this step's update is being measured.
+    private var measuring: [Bool] = []
 
     /// Attaches to every leaf module of `model` (modules without children).
     public init(model: any Module<Scalar>, settings: Settings = Settings()) {
@@ -142,7 +140,7 @@ public final class Monitor<Scalar: TensorScalar> {
         forwardOrigin = nil
         nonfiniteOutputGradients.removeAll(keepingCapacity: true)
         pendingStatistics = nil
-        snapshotTaken = []
+        measuring = []
     }
 
     // MARK: Hooks
@@ -253,30 +251,31 @@ public final class Monitor<Scalar: TensorScalar> {
         replaceLast(with: statistics)
     }
 
-    /// Call right before the optimizer step: keeps the weights to measure the update.
+    /// Call right before the optimizer step: asks the step to measure `‖Δw‖` per parameter
+    /// (`Parameter.measuresUpdate`), in the same pass as the update, without copying weights.
+    ///
+    /// GradOptim's optimizers measure it; a step that does not (another optimizer) leaves the
+    /// update/weight ratio nil.
     public func beforeUpdate() {
         guard pendingStatistics != nil else { return }
-        if snapshots.isEmpty { snapshots = parameters.map { Tensor.zeros($0.1.shape) } }
-        snapshotTaken = parameters.map { $0.1.grad != nil }
-        for (index, (_, parameter)) in parameters.enumerated() where snapshotTaken[index] {
-            parameter.value.withUnsafeBufferPointer { source in
-                snapshots[index].withUnsafeMutableBufferPointer { target in
-                    UnsafeMutableRawPointer(target.baseAddress!).copyMemory(
-                        from: source.baseAddress!, byteCount: source.count * MemoryLayout<Scalar>.stride)
-                }
-            }
+        measuring = parameters.map { $0.1.grad != nil }
+        for (index, (_, parameter)) in parameters.enumerated() where measuring[index] {
+            parameter.lastUpdate = nil
+            parameter.measuresUpdate = true
         }
     }
 
     /// Call right after the optimizer step: records `‖Δw‖/‖w‖` per parameter and closes the step.
     public func afterUpdate() {
         guard var statistics = pendingStatistics else { return }
-        for index in snapshotTaken.indices where snapshotTaken[index] && index < statistics.parameters.count {
-            let delta = distance(parameters[index].1.value, snapshots[index])
+        for index in measuring.indices where measuring[index] {
+            let parameter = parameters[index].1
+            parameter.measuresUpdate = false
+            guard index < statistics.parameters.count, let update = parameter.lastUpdate else { continue }
             let weight = statistics.parameters[index].weightNorm
-            statistics.parameters[index].updateRatio = weight > 0 ? delta / weight : nil
+            statistics.parameters[index].updateRatio = weight > 0 ? update.squaredStep.squareRoot() / weight : nil
         }
-        snapshotTaken = []
+        measuring = []
         replaceLast(with: statistics)
         pendingStatistics = nil
     }

@@ -109,47 +109,6 @@ func l2Norm<T: TensorScalar>(_ t: Tensor<T>) -> Double {
     t.withUnsafeBufferPointer { T.kernelSumOfSquares($0.baseAddress!, $0.count) }.squareRoot()
 }
 
-/// `‖a − b‖₂` of two tensors with the same number of elements, in one pass: Float blocks
-/// of 1024 (eight lanes), Double across blocks, and a block whose squares overflow Float
-/// summed again in Double.
-func distance<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>) -> Double {
-    precondition(a.count == b.count, "distance: \(a.shape) and \(b.shape) differ in size")
-    return withElements(a, float: { pa in
-        withElements(b, float: { pb in squaredDistanceFloat(pa, pb) }, double: { _ in 0 })
-    }, double: { pa in
-        withElements(b, float: { _ in 0 }, double: { pb in
-            var total = 0.0
-            for i in 0..<pa.count { let d = pa[i] - pb[i]; total += d * d }
-            return total
-        })
-    }).squareRoot()
-}
-
-func squaredDistanceFloat(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Double {
-    let n = a.count
-    guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }
-    var total = 0.0
-    var i = 0
-    while i < n {
-        let start = i, end = Swift.min(n, i + 1024)
-        var q = SIMD8<Float>()
-        while i + 8 <= end {
-            let d = UnsafeRawPointer(pa + i).loadUnaligned(as: SIMD8<Float>.self)
-                - UnsafeRawPointer(pb + i).loadUnaligned(as: SIMD8<Float>.self)
-            q += d * d
-            i += 8
-        }
-        var block = Double(q.sum())
-        while i < end { let d = Double(pa[i]) - Double(pb[i]); block += d * d; i += 1 }
-        if !block.isFinite {
-            block = 0
-            for j in start..<end { let d = Double(pa[j]) - Double(pb[j]); block += d * d }
-        }
-        total += block
-    }
-    return total
-}
-
 /// Fraction of elements `y` (outputs of a sigmoid or tanh) whose derivative, computed from
 /// `y`, is below `threshold` times its maximum: `y(1 − y) < threshold/4` for sigmoid,
 /// `1 − y² < threshold` for tanh.

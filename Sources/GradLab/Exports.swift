@@ -4,3 +4,4 @@
 @_exported import GradNN
 @_exported import GradOptim
 @_exported import GradTensor
+@_exported import GradReport

@@ -13,7 +13,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case truncated(file: String, detail: String)
     /// The header is too long, not JSON, not an object, or a field has the wrong type.
     case invalidHeader(file: String, field: String, detail: String)
-    /// A tensor's dtype is not `F32` or `F64`.
+    /// A tensor's dtype is not `F32`, `F64` or `I64`.
     case unsupportedDtype(file: String, tensor: String, dtype: String)
     /// A shape with a negative or non-integer dimension, or too many elements to count.
     case invalidShape(file: String, tensor: String, detail: String)
@@ -63,7 +63,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case .invalidHeader(let file, let field, let detail):
             return "\(file): invalid header: \(field): \(detail)"
         case .unsupportedDtype(let file, let tensor, let dtype):
-            return "\(file): tensor '\(tensor)': unsupported dtype '\(dtype)' (supported: F32, F64)"
+            return "\(file): tensor '\(tensor)': unsupported dtype '\(dtype)' (supported: F32, F64, I64)"
         case .invalidShape(let file, let tensor, let detail):
             return "\(file): tensor '\(tensor)': invalid shape: \(detail)"
         case .invalidOffsets(let file, let tensor, let detail):
@@ -89,6 +89,13 @@ public protocol BufferLoadable<Scalar>: Module {
     associatedtype Scalar
     /// Replaces this module's buffer `name` with `value`, which has the buffer's shape.
     func loadBuffer(named name: String, from value: Tensor<Scalar>)
+    /// The names of this module's own buffers that PyTorch keeps as `int64`
+    /// (`num_batches_tracked`); checkpoints store them as `I64`. Default: none.
+    var integerBufferNames: Set<String> { get }
+}
+
+extension BufferLoadable {
+    public var integerBufferNames: Set<String> { [] }
 }
 
 /// The names a non-strict load skipped, as PyTorch's `load_state_dict` returns them.
@@ -108,7 +115,8 @@ public struct IncompatibleKeys: Equatable, Sendable {
 /// Saves `module`'s parameters and buffers to a `.safetensors` file, atomically.
 ///
 /// Names are PyTorch's `state_dict` names (`0.weight`, `0.bias`, ...), elements are stored in
-/// the module's `Scalar` type (`F32` for `Float`, `F64` for `Double`), so that
+/// the module's `Scalar` type (`F32` for `Float`, `F64` for `Double`; the buffers a
+/// `BufferLoadable` lists in `integerBufferNames` as `I64`), so that
 /// `torch.nn.Module.load_state_dict(safetensors.torch.load_file(path))` accepts the file for the
 /// equivalent PyTorch module.
 /// - Parameters:
@@ -118,20 +126,25 @@ public struct IncompatibleKeys: Equatable, Sendable {
 /// - Throws: `CheckpointError.unwritable`.
 public func saveCheckpoint(_ module: some Module, to url: URL, metadata: [String: String] = [:]) throws {
     var file = SafeTensors(metadata: metadata)
+    var integerBuffers = Set<String>()
+    for (path, child) in module.namedModules {
+        guard let owner = child as? any BufferLoadable else { continue }
+        integerBuffers.formUnion(owner.integerBufferNames.map { path.isEmpty ? $0 : "\(path).\($0)" })
+    }
     for (name, parameter) in module.namedParameters {
         precondition(file[name] == nil, "saveCheckpoint: two parameters or buffers are named '\(name)'")
         file.set(name, parameter.value)
     }
     for (name, buffer) in module.namedBuffers {
         precondition(file[name] == nil, "saveCheckpoint: two parameters or buffers are named '\(name)'")
-        file.set(name, buffer)
+        if integerBuffers.contains(name) { file[name] = .init(int64Rounding: buffer) } else { file.set(name, buffer) }
     }
     try file.write(to: url)
 }
 
 /// Loads a `.safetensors` checkpoint into `module`'s parameters and buffers.
 ///
-/// `F32` and `F64` tensors are converted to the module's `Scalar`. Every name and shape is
+/// `F32`, `F64` and `I64` tensors are converted to the module's `Scalar`. Every name and shape is
 /// checked before anything is written, so on any error the module is unchanged. As PyTorch's
 /// `load_state_dict`: with `strict`, a missing or an extra tensor is an error; without it they
 /// are skipped and returned; a shape mismatch is an error either way.

@@ -21,6 +21,15 @@ public final class Parameter<Scalar: TensorScalar> {
         set { value.grad = newValue }
     }
 
+    /// Set before an optimizer step (the monitor does) to have the step also measure its own
+    /// size: `lastUpdate` then holds `‖θ_new − θ_old‖²` and `‖θ_old‖²`, computed in the same pass
+    /// as the update, so that the update/weight ratio costs no copy of the weights.
+    public var measuresUpdate = false
+
+    /// What the last measured optimizer step did to this parameter (see `measuresUpdate`);
+    /// nil until one was measured.
+    public var lastUpdate: UpdateNorms?
+
     /// The shape of the parameter.
     public var shape: [Int] { value.shape }
 
@@ -40,5 +49,19 @@ public final class Parameter<Scalar: TensorScalar> {
     /// Writes the values in place (optimizers, initializers); not recorded by autodiff.
     public func update(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
         try value.withUnsafeMutableBufferPointer(body)
+    }
+}
+
+/// The size of one optimizer step on one parameter: `‖Δθ‖²` and `‖θ‖²` before the step.
+public struct UpdateNorms: Sendable, Equatable {
+    /// `Σ (θ_new − θ_old)²`.
+    public var squaredStep: Double
+    /// `Σ θ_old²`.
+    public var squaredWeight: Double
+
+    /// Norms from their parts.
+    public init(squaredStep: Double, squaredWeight: Double) {
+        self.squaredStep = squaredStep
+        self.squaredWeight = squaredWeight
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import GradTensor
 
-/// The contents of a `.safetensors` file: named `F32`/`F64` tensors and string metadata,
+/// The contents of a `.safetensors` file: named `F32`/`F64`/`I64` tensors and string metadata,
 /// read with every field validated and written atomically.
 ///
 /// Layout: an 8-byte little-endian header length N, N bytes of JSON
@@ -15,12 +15,14 @@ public struct SafeTensors {
     public enum DType: String, Sendable, CaseIterable {
         case float32 = "F32"
         case float64 = "F64"
+        /// 64-bit signed integers, as PyTorch stores counters (`num_batches_tracked`).
+        case int64 = "I64"
 
         /// Bytes per element.
         public var byteCount: Int {
             switch self {
             case .float32: return 4
-            case .float64: return 8
+            case .float64, .int64: return 8
             }
         }
     }
@@ -29,6 +31,8 @@ public struct SafeTensors {
     public enum Entry {
         case float32(Tensor<Float>)
         case float64(Tensor<Double>)
+        /// Integers with their shape (row-major).
+        case int64(shape: [Int], values: [Int64])
 
         /// Wraps `tensor` in its own element type (`Float` → `F32`, `Double` → `F64`).
         public init<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>) {
@@ -41,11 +45,17 @@ public struct SafeTensors {
             }
         }
 
+        /// `tensor`'s elements rounded to the nearest integers, stored as `I64`.
+        public init<Scalar: TensorScalar>(int64Rounding tensor: Tensor<Scalar>) {
+            self = .int64(shape: tensor.shape, values: tensor.scalars.map { Int64(Double($0).rounded()) })
+        }
+
         /// The stored element type.
         public var dtype: DType {
             switch self {
             case .float32: return .float32
             case .float64: return .float64
+            case .int64: return .int64
             }
         }
 
@@ -54,14 +64,17 @@ public struct SafeTensors {
             switch self {
             case .float32(let t): return t.shape
             case .float64(let t): return t.shape
+            case .int64(let shape, _): return shape
             }
         }
 
-        /// The elements converted to `Scalar` (a copy-free view when the types agree).
+        /// The elements converted to `Scalar` (a copy-free view when the types agree; integers
+        /// beyond 2²⁴ for `Float` or 2⁵³ for `Double` are rounded).
         public func tensor<Scalar: TensorScalar>(as type: Scalar.Type = Scalar.self) -> Tensor<Scalar> {
             switch self {
             case .float32(let t): return (t as? Tensor<Scalar>) ?? t.converted(to: Scalar.self)
             case .float64(let t): return (t as? Tensor<Scalar>) ?? t.converted(to: Scalar.self)
+            case .int64(let shape, let values): return Tensor(shape: shape, scalars: values.map { Scalar($0) })
             }
         }
     }
@@ -294,6 +307,11 @@ public struct SafeTensors {
                 switch layout.dtype {
                 case .float32: self[layout.name] = .float32(Self.decode(source, shape: layout.shape, as: Float.self))
                 case .float64: self[layout.name] = .float64(Self.decode(source, shape: layout.shape, as: Double.self))
+                case .int64:
+                    let values = (0..<(source.count / 8)).map {
+                        Int64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))
+                    }
+                    self[layout.name] = .int64(shape: layout.shape, values: values)
                 }
             }
         }
@@ -329,6 +347,8 @@ public struct SafeTensors {
             switch entries[name]! {
             case .float32(let t): Self.encode(t, into: &data)
             case .float64(let t): Self.encode(t, into: &data)
+            case .int64(_, let values):
+                for value in values { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
             }
         }
         return data

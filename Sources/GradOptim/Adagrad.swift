@@ -81,9 +81,9 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
             let state = states[index]!
             state.step += 1
             let clr = lr / (1 + Double(state.step - 1) * decay)
-            parameter.update(from: gradient) { value, grad, count in
+            parameter.update(from: gradient) { value, grad, offset, count in
                 let kernel = AdagradKernel(
-                    value: value, grad: grad, sum: state.sum.pointer, count: count,
+                    value: value, grad: grad, sum: state.sum.pointer + offset, count: count,
                     negativeRate: Scalar(-clr), weightDecay: weightDecay, epsilon: epsilon)
                 kernel.run()
             }

@@ -203,10 +203,10 @@ func adamStep<Scalar: TensorScalar>(
         let t = Double(state.step)
         let biasCorrection1 = 1 - pow(b1, t)
         let biasCorrection2 = 1 - pow(b2, t)
-        parameter.update(from: gradient) { value, grad, count in
+        parameter.update(from: gradient) { value, grad, offset, count in
             let kernel = AdamKernel(
-                value: value, grad: grad, expAvg: state.expAvg.pointer, expAvgSq: state.expAvgSq.pointer,
-                maxExpAvgSq: state.maxExpAvgSq?.pointer, count: count,
+                value: value, grad: grad, expAvg: state.expAvg.pointer + offset, expAvgSq: state.expAvgSq.pointer + offset,
+                maxExpAvgSq: state.maxExpAvgSq.map { $0.pointer + offset }, count: count,
                 coupledDecay: decoupled ? 0 : weightDecay,
                 decoupledFactor: Scalar(decoupled && weightDecay != 0 ? 1 - lr * Double(weightDecay) : 1),
                 oneMinusBeta1: Scalar(1 - b1), beta2: beta2, oneMinusBeta2: Scalar(1 - b2),

@@ -172,16 +172,80 @@ func reinterpret<A, B>(_ value: A, as type: B.Type) -> B {
 extension Parameter {
     /// Runs `body` with the values' elements (writable) and `gradient`'s elements (read only);
     /// nothing runs for an empty parameter. Not recorded by autodiff.
+    ///
+    /// `body(value, grad, offset, count)` updates `count` elements starting at element `offset`
+    /// (`value` and `grad` already point there; per-element optimizer state must be offset by
+    /// the kernel). Normally one call covers the whole parameter; when `measuresUpdate` is set
+    /// the update runs in blocks of `updateBlock` elements, each block's old values kept in a
+    /// small buffer that stays in cache, and `lastUpdate` receives `‖Δθ‖²` and `‖θ_old‖²`.
     @inline(__always)
     func update(
         from gradient: Tensor<Scalar>,
-        _ body: (_ value: UnsafeMutablePointer<Scalar>, _ grad: UnsafePointer<Scalar>, _ count: Int) -> Void
+        _ body: (_ value: UnsafeMutablePointer<Scalar>, _ grad: UnsafePointer<Scalar>, _ offset: Int, _ count: Int) -> Void
     ) {
         precondition(gradient.shape == shape,
                      "optimizer: gradient shape \(gradient.shape) does not match parameter shape \(shape)")
         if gradient.count == 0 { return }
+        let measuring = measuresUpdate
+        var norms = UpdateNorms(squaredStep: 0, squaredWeight: 0)
         gradient.withUnsafeBufferPointer { g in
-            update { v in body(v.baseAddress!, g.baseAddress!, v.count) }
+            update { v in
+                guard measuring else { return body(v.baseAddress!, g.baseAddress!, 0, v.count) }
+                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: updateBlock) { old in
+                    var offset = 0
+                    while offset < v.count {
+                        let n = Swift.min(updateBlock, v.count - offset)
+                        let values = v.baseAddress! + offset
+                        old.baseAddress!.update(from: values, count: n)
+                        body(values, g.baseAddress! + offset, offset, n)
+                        let (step, weight) = squaredStepAndWeight(values, old.baseAddress!, n)
+                        norms.squaredStep += step
+                        norms.squaredWeight += weight
+                        offset += n
+                    }
+                }
+            }
         }
+        if measuring { lastUpdate = norms }
     }
+}
+
+/// Elements per block of a measured update: small enough that the block's old values stay in
+/// the first-level cache.
+let updateBlock = 1024
+
+/// `(Σ (new − old)², Σ old²)` over `n` elements: SIMD8 Float sums for a Float block (redone
+/// in Double when they overflow), Double otherwise.
+@inline(__always)
+func squaredStepAndWeight<Scalar: TensorScalar>(
+    _ new: UnsafePointer<Scalar>, _ old: UnsafePointer<Scalar>, _ n: Int
+) -> (Double, Double) {
+    if Scalar.self == Float.self {
+        let a = UnsafeRawPointer(new).assumingMemoryBound(to: Float.self)
+        let b = UnsafeRawPointer(old).assumingMemoryBound(to: Float.self)
+        var step = SIMD8<Float>(), weight = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            let x = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            let d = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) - x
+            step += d * d
+            weight += x * x
+            i += 8
+        }
+        var s = Double(step.sum()), w = Double(weight.sum())
+        while i < n {
+            let d = Double(a[i]) - Double(b[i])
+            s += d * d
+            w += Double(b[i]) * Double(b[i])
+            i += 1
+        }
+        if s.isFinite && w.isFinite { return (s, w) }
+    }
+    var s = 0.0, w = 0.0
+    for i in 0..<n {
+        let o = Double(old[i]), d = Double(new[i]) - o
+        s += d * d
+        w += o * o
+    }
+    return (s, w)
 }

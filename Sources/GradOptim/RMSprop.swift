@@ -84,10 +84,11 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
             }
             let state = states[index]!
             state.step += 1
-            parameter.update(from: gradient) { value, grad, count in
+            parameter.update(from: gradient) { value, grad, offset, count in
                 let kernel = RMSpropKernel(
-                    value: value, grad: grad, squareAvg: state.squareAvg.pointer,
-                    gradAvg: state.gradAvg?.pointer, momentumBuffer: state.momentumBuffer?.pointer,
+                    value: value, grad: grad, squareAvg: state.squareAvg.pointer + offset,
+                    gradAvg: state.gradAvg.map { $0.pointer + offset },
+                    momentumBuffer: state.momentumBuffer.map { $0.pointer + offset },
                     count: count, learningRate: learningRate, alpha: alpha,
                     oneMinusAlpha: Scalar(1 - Double(alpha)), epsilon: epsilon,
                     weightDecay: weightDecay, momentum: momentum)

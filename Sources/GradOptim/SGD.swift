@@ -91,9 +91,9 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
                 }
                 buffer = momentumBuffers[index]!.pointer
             }
-            parameter.update(from: gradient) { value, grad, count in
+            parameter.update(from: gradient) { value, grad, offset, count in
                 let kernel = SGDKernel(
-                    value: value, grad: grad, buffer: buffer, count: count,
+                    value: value, grad: grad, buffer: buffer.map { $0 + offset }, count: count,
                     learningRate: learningRate, momentum: momentum,
                     dampeningComplement: 1 - dampening, weightDecay: weightDecay,
                     nesterov: nesterov, isFirstStep: isFirstStep)

@@ -6,5 +6,6 @@ struct GradlabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradlab",
         abstract: "Train neural networks and diagnose vanishing and exploding gradients.",
-        subcommands: [ListCommand.self, RunCommand.self, TheoryCommand.self, InfoCommand.self])
+        subcommands: [ListCommand.self, RunCommand.self, TrainCommand.self, DiagnoseCommand.self, TheoryCommand.self,
+                      SweepCommand.self, GradsCommand.self, ReportCommand.self, InfoCommand.self])
 }

@@ -6,9 +6,9 @@ struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the experiments catalog.")
 
     func run() throws {
-        let width = SeedExperiment.allCases.map { $0.rawValue.count }.max() ?? 0
-        for experiment in SeedExperiment.allCases {
-            print(experiment.rawValue.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + experiment.summary)
+        let width = CatalogExperiment.all.map(\.name.count).max() ?? 0
+        for experiment in CatalogExperiment.all {
+            print(experiment.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + experiment.summary)
         }
     }
 }

@@ -1,0 +1,133 @@
+import Foundation
+
+/// A run's output folder (`runs/<name>/`): every file written atomically (temporary file in the
+/// same folder, then rename), so a killed run never leaves a half-written file under its final
+/// name.
+public struct RunFolder: Sendable {
+    /// The folder.
+    public let url: URL
+
+    /// Opens `url`, creating it (and its parents) when missing.
+    ///
+    /// - Throws: `RunFolderError.cannotCreate` when the folder cannot be made or is a file.
+    public init(_ url: URL) throws(RunFolderError) {
+        self.url = url.standardizedFileURL
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: self.url.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw .cannotCreate(path: self.url.path, reason: "a file of that name exists") }
+            guard FileManager.default.isWritableFile(atPath: self.url.path) else {
+                throw .cannotCreate(path: self.url.path, reason: "the folder is not writable")
+            }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(at: self.url, withIntermediateDirectories: true)
+        } catch {
+            throw .cannotCreate(path: self.url.path, reason: Self.reason(error))
+        }
+    }
+
+    /// The URL of `name` inside the folder.
+    public func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    /// Whether `name` exists in the folder.
+    public func contains(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }
+
+    /// Writes `data` to `name` atomically.
+    ///
+    /// - Throws: `RunFolderError.cannotWrite` (disk full, permissions); the previous file of that
+    ///   name, if any, is left intact.
+    public func write(_ data: Data, to name: String) throws(RunFolderError) {
+        let target = file(name)
+        let temporary = url.appendingPathComponent(".\(name).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        do {
+            try data.write(to: temporary)
+            // rename(2) replaces the target atomically within one file system.
+            if rename(temporary.path, target.path) != 0 {
+                throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno))
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw .cannotWrite(path: target.path, reason: Self.reason(error))
+        }
+    }
+
+    /// Writes `text` as UTF-8 to `name` atomically.
+    public func write(_ text: String, to name: String) throws(RunFolderError) {
+        try write(Data(text.utf8), to: name)
+    }
+
+    /// Writes `value` as pretty, key-sorted JSON to `name` atomically (NaN and ±∞ as the strings
+    /// "nan", "inf", "-inf").
+    public func writeJSON<T: Encodable>(_ value: T, to name: String) throws(RunFolderError) {
+        let data: Data
+        do {
+            data = try JSONEncoder.gradlab(pretty: true).encode(value)
+        } catch {
+            throw .cannotWrite(path: file(name).path, reason: "cannot encode JSON: \(error)")
+        }
+        try write(data + Data("\n".utf8), to: name)
+    }
+
+    /// Decodes the JSON file `name`.
+    public func readJSON<T: Decodable>(_ type: T.Type, from name: String) throws(RunFolderError) -> T {
+        let path = file(name).path
+        guard let data = FileManager.default.contents(atPath: path) else { throw .missing(path: path) }
+        do {
+            return try JSONDecoder.gradlab().decode(type, from: data)
+        } catch {
+            throw .corrupt(path: path, reason: "\(error)")
+        }
+    }
+
+    static func reason(_ error: Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
+           let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+            return String(cString: strerror(code.rawValue))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        return ns.localizedDescription
+    }
+}
+
+/// A run folder that cannot be used.
+public enum RunFolderError: Error, CustomStringConvertible, Equatable {
+    /// The folder cannot be created or written.
+    case cannotCreate(path: String, reason: String)
+    /// A file cannot be written (the old one, if any, is intact).
+    case cannotWrite(path: String, reason: String)
+    /// A file the command needs is not there.
+    case missing(path: String)
+    /// A file is there but cannot be read back.
+    case corrupt(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotCreate(let path, let reason): "\(path): cannot create the run folder: \(reason)"
+        case .cannotWrite(let path, let reason): "\(path): cannot write: \(reason)"
+        case .missing(let path): "\(path): not found (is this a GradLab run folder?)"
+        case .corrupt(let path, let reason): "\(path): cannot read: \(reason)"
+        }
+    }
+}
+
+extension JSONEncoder {
+    /// The encoder of GradLab's JSON files and `--json` output: sorted keys, NaN and ±∞ as
+    /// the strings "nan", "inf", "-inf".
+    public static func gradlab(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    /// The decoder matching `JSONEncoder.gradlab`.
+    public static func gradlab() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
+}

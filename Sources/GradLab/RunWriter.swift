@@ -1,0 +1,106 @@
+import Foundation
+import GradDoctor
+import GradNN
+import GradReport
+import GradTensor
+
+/// Writes a run folder while the run trains (`metrics.jsonl` line by line, weight histograms
+/// to TensorBoard) and when it ends (everything else), forwarding progress to another observer.
+final class RunWriter: TrainingObserver {
+    let folder: RunFolder
+    let spec: RunSpec
+    let forward: (any TrainingObserver)?
+    private let metrics: MetricsLog
+    private let weights: TensorBoardWriter
+    private let histogramsEvery: Int
+    private var lastValidationLoss: Double?
+
+    init(folder: RunFolder, spec: RunSpec, forward: (any TrainingObserver)?) throws {
+        self.folder = folder
+        self.spec = spec
+        self.forward = forward
+        try folder.write(spec.yaml, to: "spec.yaml")
+        metrics = try MetricsLog(url: folder.file("metrics.jsonl"))
+        weights = try TensorBoardWriter(directory: folder.url, fileSuffix: ".weights")
+        histogramsEvery = spec.doctor.enabled ? spec.doctor.histogramsEvery : 0
+    }
+
+    func trainer(didTake step: TrainingStep, model: any Module<Float>) {
+        let line = MetricsLine(step: step.step, epoch: step.epoch, loss: step.loss, validationLoss: lastValidationLoss,
+                               learningRate: step.learningRate, gradientNorm: step.gradientNorm,
+                               clippedNorm: step.clippedNorm, skipped: step.skipped)
+        try? metrics.append(line)
+        if histogramsEvery > 0 && step.step % histogramsEvery == 0 {
+            for (name, parameter) in model.namedParameters {
+                parameter.value.withUnsafeBufferPointer { try? weights.addHistogram("weight/\(name)", values: $0, step: step.step) }
+            }
+        }
+        forward?.trainer(didTake: step, model: model)
+    }
+
+    func trainer(didFinish epoch: TrainingEpoch, model: any Module<Float>) {
+        lastValidationLoss = epoch.validationLoss
+        forward?.trainer(didFinish: epoch, model: model)
+    }
+
+    func trainerShouldStop() -> Bool { forward?.trainerShouldStop() ?? false }
+
+    /// Writes the files that need the whole run: summary, result, CSV, TensorBoard series,
+    /// checkpoint, charts and the report.
+    func finish(_ output: SpecRunOutput, model: any Module<Float>, verification: VerificationReport? = nil,
+                reruns: [SpecRunOutput] = []) throws {
+        try metrics.close()
+        try weights.close()
+        try RunWriter.writeResults(output, model: model, folder: folder, verification: verification, reruns: reruns)
+    }
+
+    /// The files of a finished run (also used to rewrite them after verification).
+    static func writeResults(_ output: SpecRunOutput, model: (any Module<Float>)?, folder: RunFolder,
+                             verification: VerificationReport? = nil, reruns: [SpecRunOutput] = []) throws {
+        var summary = output.summary
+        summary.verification = verification ?? summary.verification
+        try folder.writeJSON(output.result, to: "result.json")
+        if let model { try saveCheckpoint(model, to: folder.file("checkpoint.safetensors")) }
+        if let record = output.result.record {
+            let losses = output.result.stepLosses.enumerated().map { (step: $0.offset, value: $0.element) }
+            try TensorBoardWriter.write(record: record, losses: losses, to: folder.url)
+            try CSVExport.write(record: record, losses: losses, to: folder.file("metrics.csv"))
+        }
+        try writeReport(title: output.spec.name, specYAML: output.spec.yaml, summary: summary,
+                        runs: [output] + reruns, folder: folder)
+        // Last: a folder with summary.json is a finished run (sweeps skip it when resumed).
+        try folder.writeJSON(summary, to: "summary.json")
+    }
+
+    /// Writes the charts (`*.svg`) and `report.html` of one run and, with `runs`, of the runs
+    /// compared with it.
+    static func writeReport(title: String, specYAML: String?, summary: RunSummary, runs: [SpecRunOutput],
+                            folder: RunFolder) throws {
+        let series = runs.map { (name: $0.spec.name, losses: $0.result.epochLosses) }
+        try folder.write(RunCharts.lossCurves(series: series, logScale: nil).svg(), to: "loss.svg")
+        if let record = runs.first?.result.record {
+            try folder.write(RunCharts.gradientFlow(record: record, steps: nil).svg(), to: "gradient_flow.svg")
+            try folder.write(RunCharts.gradientNormsOverTime(record: record).svg(), to: "gradient_norms.svg")
+        }
+        let html = RunReport.html(
+            title: title, specYAML: specYAML, summary: summaryRows(summary), diagnosis: summary.diagnosis,
+            verification: summary.verification,
+            runs: runs.map { (name: $0.spec.name, losses: $0.result.epochLosses, record: $0.result.record) },
+            extraSections: [])
+        try folder.write(html, to: "report.html")
+    }
+
+    static func summaryRows(_ s: RunSummary) -> [(String, String)] {
+        var rows: [(String, String)] = [("status", s.status.rawValue), ("epochs", "\(s.epochs)"), ("steps", "\(s.steps)"),
+                                        ("final loss", formatNumber(s.finalLoss)), ("best loss", formatNumber(s.bestLoss))]
+        if let v = s.validationLoss { rows.append(("validation loss", formatNumber(v))) }
+        if let a = s.validationAccuracy { rows.append(("validation accuracy", String(format: "%.1f%%", a * 100))) }
+        if let f = s.firstLayerGradientNorm, let l = s.lastLayerGradientNorm {
+            rows.append(("first / last layer |∇W| at start", "\(formatNumber(f)) / \(formatNumber(l))"))
+        }
+        if let origin = s.nonfiniteOrigin { rows.append(("non-finite", origin)) }
+        if s.skippedSteps > 0 { rows.append(("skipped steps", "\(s.skippedSteps)")) }
+        rows.append(("train seconds", String(format: "%.3f", s.trainSeconds)))
+        return rows
+    }
+}
