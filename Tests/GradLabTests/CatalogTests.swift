@@ -113,6 +113,22 @@ import GradLab
         #expect(rerun.result.steps == baseline.result.steps, "same budget")
     }
 
+    /// The deep sigmoid net with each remedy alone, 150 epochs: batch norm and residual
+    /// connections rescue it; clipping (a remedy for explosions) does not, and neither does
+    /// ReLU with PyTorch's default init (as in PyTorch: the seeds' ReLU run stalls too).
+    @Test func remediesGetComputedVerdicts() throws {
+        let result = try #require(CatalogExperiment.named("remedies")).run(seed: 0, epochs: 150)
+        #expect(result.runs.map(\.spec.name) == ["baseline sigmoid", "relu", "kaiming init", "batch norm", "residual", "clip norm 1"])
+        let baseline = result.runs[0].result.finalLoss
+        for name in ["batch norm", "residual"] {
+            let run = try #require(result.runs.first { $0.spec.name == name })
+            #expect(run.result.finalLoss < 0.2 * baseline, "\(name): \(run.result.finalLoss) vs \(baseline)")
+            #expect(result.conclusion.contains("\(name): helped"), "\(result.conclusion)")
+        }
+        #expect(result.conclusion.contains("clip norm 1: did_not_help"), "\(result.conclusion)")
+        #expect(result.conclusion.contains("relu: did_not_help"), "\(result.conclusion)")
+    }
+
     @Test func tableHasOneRowPerRun() throws {
         let result = try #require(CatalogExperiment.named("seed-clipping")).run(seed: 0, epochs: 5)
         let lines = result.table.split(separator: "\n")
