@@ -71,8 +71,8 @@ public struct RunSummary: Codable, Sendable {
         self.diagnosis = diagnosis
     }
 
-    /// One aligned line per figure, for the terminal.
-    public var text: String {
+    /// The key figures as (label, value) rows, for the terminal and the report.
+    public var rows: [(String, String)] {
         var rows: [(String, String)] = [
             ("run", name), ("status", status.rawValue + (skippedSteps > 0 ? " (\(skippedSteps) steps skipped)" : "")),
             ("epochs / steps", "\(epochs) / \(steps)"),
@@ -85,6 +85,11 @@ public struct RunSummary: Codable, Sendable {
         }
         if let nonfiniteOrigin { rows.append(("non-finite", nonfiniteOrigin)) }
         rows.append(("train time", String(format: "%.3f s", trainSeconds)))
+        return rows
+    }
+
+    /// One aligned line per figure, for the terminal.
+    public var text: String {
         let width = rows.map(\.0.count).max() ?? 0
         var text = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
         if let diagnosis { text += "\n\ndiagnosis: " + diagnosis.summary }

@@ -83,24 +83,10 @@ final class RunWriter: TrainingObserver {
             try folder.write(RunCharts.gradientNormsOverTime(record: record).svg(), to: "gradient_norms.svg")
         }
         let html = RunReport.html(
-            title: title, specYAML: specYAML, summary: summaryRows(summary), diagnosis: summary.diagnosis,
+            title: title, specYAML: specYAML, summary: summary.rows, diagnosis: summary.diagnosis,
             verification: summary.verification,
             runs: runs.map { (name: $0.spec.name, losses: $0.result.epochLosses, record: $0.result.record) },
             extraSections: [])
         try folder.write(html, to: "report.html")
-    }
-
-    static func summaryRows(_ s: RunSummary) -> [(String, String)] {
-        var rows: [(String, String)] = [("status", s.status.rawValue), ("epochs", "\(s.epochs)"), ("steps", "\(s.steps)"),
-                                        ("final loss", formatNumber(s.finalLoss)), ("best loss", formatNumber(s.bestLoss))]
-        if let v = s.validationLoss { rows.append(("validation loss", formatNumber(v))) }
-        if let a = s.validationAccuracy { rows.append(("validation accuracy", String(format: "%.1f%%", a * 100))) }
-        if let f = s.firstLayerGradientNorm, let l = s.lastLayerGradientNorm {
-            rows.append(("first / last layer |∇W| at start", "\(formatNumber(f)) / \(formatNumber(l))"))
-        }
-        if let origin = s.nonfiniteOrigin { rows.append(("non-finite", origin)) }
-        if s.skippedSteps > 0 { rows.append(("skipped steps", "\(s.skippedSteps)")) }
-        rows.append(("train seconds", String(format: "%.3f", s.trainSeconds)))
-        return rows
     }
 }

@@ -425,8 +425,9 @@ public struct SafeTensors {
         }
     }
 
-    /// A JSON string literal for `text`.
-    static func quoted(_ text: String) -> String {
+    /// A JSON string literal for `text`: `"` and `\` escaped, control characters as `\n`,
+    /// `\r`, `\t` or `\u00XX` (also used by other JSON writers, e.g. `metrics.jsonl`).
+    public static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -1,4 +1,5 @@
 import Foundation
+import GradNN
 
 /// One logged training step, one line of `metrics.jsonl`.
 ///
@@ -100,7 +101,7 @@ public struct MetricsLine: Codable, Sendable, Equatable {
         if !parameterGradientNorms.isEmpty {
             let names = parameterGradientNorms.keys.sorted { $0.compare($1, options: .numeric) == .orderedAscending }
             text += ",\"grad_norms\":{"
-                + names.map { Self.jsonString($0) + ":" + Self.jsonNumber(parameterGradientNorms[$0]!) }.joined(separator: ",")
+                + names.map { SafeTensors.quoted($0) + ":" + Self.jsonNumber(parameterGradientNorms[$0]!) }.joined(separator: ",")
                 + "}"
         }
         text += ",\"skipped\":\(skipped)}"
@@ -119,27 +120,5 @@ public struct MetricsLine: Codable, Sendable, Equatable {
         if x.isNaN { return "\"nan\"" }
         if x.isInfinite { return x > 0 ? "\"inf\"" : "\"-inf\"" }
         return "\(x)"
-    }
-
-    /// A JSON string literal: `"` and `\` escaped, control characters as `\n`, `\t`, `\r` or `\u00XX`.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
