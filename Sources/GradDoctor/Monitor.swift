@@ -147,7 +147,9 @@ public final class Monitor<Scalar: TensorScalar> {
 
     private func forwardHook(leaf: Int, input: Tensor<Scalar>, output: Tensor<Scalar>) {
         forwardOrder.append(leaf)
-        let outputNonfinite = guarding || recording ? nonfiniteCount(output) : 0
+        // Recording counts the non-finite elements in the same pass as the moments.
+        let moments = recording ? ValueMoments(output) : nil
+        let outputNonfinite = moments.map { output.count - $0.finiteCount } ?? (guarding ? nonfiniteCount(output) : 0)
         if guarding && outputNonfinite > 0 && forwardOrigin == nil {
             let inputNonfinite = nonfiniteCount(input)
             if inputNonfinite == 0 {
@@ -161,8 +163,7 @@ public final class Monitor<Scalar: TensorScalar> {
                 forwardOrigin = NonfiniteOrigin(step: step, phase: .forward, location: "input", nonfiniteCount: inputNonfinite)
             }
         }
-        guard recording else { return }
-        let moments = ValueMoments(output)
+        guard let moments else { return }
         var stats = LayerStatistics(name: leaves[leaf].name, kind: leaves[leaf].kind, activationMean: moments.mean,
                                     activationStd: moments.std, saturationFraction: nil, deadFraction: nil,
                                     nonfiniteCount: outputNonfinite, outputGradientNorm: nil)
@@ -180,11 +181,14 @@ public final class Monitor<Scalar: TensorScalar> {
     }
 
     private func gradientHook(leaf: Int, gradient: Tensor<Scalar>) {
-        if guarding {
+        // ‖g‖ is finite exactly when every element is (a finite overflow to ∞ is counted
+        // exactly below), so recording needs no separate pass for the guard.
+        let norm = recording ? l2Norm(gradient) : nil
+        if recording { layerStats[leaf]?.outputGradientNorm = norm }
+        if guarding && !(norm?.isFinite ?? false) {
             let count = nonfiniteCount(gradient)
             if count > 0 { nonfiniteOutputGradients.append((leaf, count)) }
         }
-        if recording { layerStats[leaf]?.outputGradientNorm = l2Norm(gradient) }
     }
 
     // MARK: Steps
@@ -208,7 +212,6 @@ public final class Monitor<Scalar: TensorScalar> {
                     if count > 0 { origin = NonfiniteOrigin(step: step, phase: .loss, location: name, nonfiniteCount: count); break }
                 }
             }
-            if origin == nil { origin = backwardOrigin() }
         }
         if recording {
             var statistics = StepStatistics(
@@ -217,6 +220,10 @@ public final class Monitor<Scalar: TensorScalar> {
                 layers: forwardOrder.compactMap { layerStats[$0] })
             statistics.globalGradientNorm = statistics.parameters.reduce(0.0) { $0 + $1.gradientNorm * $1.gradientNorm }.squareRoot()
             pendingStatistics = statistics
+        }
+        if guarding && origin == nil {
+            // The statistics just counted each gradient's non-finite elements.
+            origin = backwardOrigin(parameterNonfinite: pendingStatistics.map { $0.parameters.map(\.nonfiniteCount) })
         }
         if settings.histogramsEvery > 0 && step % settings.histogramsEvery == 0
             && (step / settings.histogramsEvery) % record.histogramStride == 0 {
@@ -311,10 +318,14 @@ public final class Monitor<Scalar: TensorScalar> {
     /// output back, the first layer whose output gradient is not finite was made by the layer
     /// after it (or by the loss); a non-finite parameter gradient next to a finite output
     /// gradient was made by that layer itself.
-    private func backwardOrigin() -> NonfiniteOrigin? {
+    private func backwardOrigin(parameterNonfinite known: [Int]?) -> NonfiniteOrigin? {
         var badParameters: [Int: Int] = [:]
         for (index, (_, parameter)) in parameters.enumerated() {
-            if let g = parameter.grad, !g.isFinite { badParameters[index] = nonfiniteCount(g) }
+            if let known, index < known.count {
+                if known[index] > 0 { badParameters[index] = known[index] }
+            } else if let g = parameter.grad, !g.isFinite {
+                badParameters[index] = nonfiniteCount(g)
+            }
         }
         if badParameters.isEmpty && nonfiniteOutputGradients.isEmpty { return nil }
         let order = forwardOrder

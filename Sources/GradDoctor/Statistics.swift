@@ -27,11 +27,13 @@ struct ValueMoments {
 
     init<T: TensorScalar>(_ t: Tensor<T>) {
         var sum = 0.0
-        if t.isFinite {
+        if T.self == Float.self {
+            // One vector pass; a NaN makes Σx NaN and an infinity makes max |x| infinite, and
+            // only then (or when Σx overflows) the elements are walked again, skipping them.
             (sum, sumOfSquares, maxAbs, zeroCount) = withElements(t, float: finiteMomentsFloat, double: { scalarMoments($0).totals })
             finiteCount = t.count
         }
-        if !t.isFinite || !sum.isFinite {
+        if T.self != Float.self || !sum.isFinite || !maxAbs.isFinite {
             let m = withElements(t, float: { scalarMoments($0) }, double: { scalarMoments($0) })
             (sum, sumOfSquares, maxAbs, zeroCount) = m.totals
             finiteCount = m.finite

@@ -62,6 +62,7 @@ final class RunWriter: TrainingObserver {
         try folder.writeJSON(output.result, to: "result.json")
         if let model { try saveCheckpoint(model, to: folder.file("checkpoint.safetensors")) }
         if let record = output.result.record {
+            try record.safeTensors().write(to: folder.file("record.safetensors"))
             let losses = output.result.stepLosses.enumerated().map { (step: $0.offset, value: $0.element) }
             try TensorBoardWriter.write(record: record, losses: losses, to: folder.url)
             try CSVExport.write(record: record, losses: losses, to: folder.file("metrics.csv"))

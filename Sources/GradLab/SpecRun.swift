@@ -118,18 +118,28 @@ extension SpecRun {
     /// and `summary.json` (with the verification reruns in `verify-*` folders).
     public static func rebuildReport(_ folder: RunFolder) throws {
         let spec = try RunSpec.load(contentsOf: folder.file("spec.yaml"))
-        let result = try folder.readJSON(TrainingResult.self, from: "result.json")
+        let result = try readResult(folder)
         let summary = try folder.readJSON(RunSummary.self, from: "summary.json")
         var reruns: [SpecRunOutput] = []
         for index in 1... {
             let child = RunFolder(unchecked: folder.url.appendingPathComponent("verify-\(index)"))
             guard child.contains("result.json") else { break }
             let rerunSpec = try RunSpec.load(contentsOf: child.file("spec.yaml"))
-            let rerunResult = try child.readJSON(TrainingResult.self, from: "result.json")
+            let rerunResult = try readResult(child)
             let rerunSummary = try child.readJSON(RunSummary.self, from: "summary.json")
             reruns.append(SpecRunOutput(spec: rerunSpec, result: rerunResult, diagnosis: rerunSummary.diagnosis, summary: rerunSummary))
         }
         let output = SpecRunOutput(spec: spec, result: result, diagnosis: summary.diagnosis, summary: summary)
         try RunWriter.writeReport(title: spec.name, specYAML: spec.yaml, summary: summary, runs: [output] + reruns, folder: folder)
+    }
+
+    /// A finished run's `result.json` with its record from `record.safetensors` (when there is one).
+    static func readResult(_ folder: RunFolder) throws -> TrainingResult {
+        var result = try folder.readJSON(TrainingResult.self, from: "result.json")
+        if folder.contains("record.safetensors") {
+            let file = folder.file("record.safetensors")
+            result.record = try MonitorRecord(safeTensors: SafeTensors(contentsOf: file), path: file.path)
+        }
+        return result
     }
 }

@@ -128,6 +128,13 @@ public struct TrainingResult: Codable, Sendable {
     /// Wall-clock seconds of the training loop alone (no data loading, no report).
     public var trainSeconds: Double = 0
 
+    /// Every field but `record`, which a run folder keeps in `record.safetensors` (as JSON it
+    /// would be most of the folder's size and writing time).
+    enum CodingKeys: String, CodingKey {
+        case name, epochLosses, validationLosses, validationAccuracies, stepLosses, stepGradientNorms, steps
+        case skippedSteps, status, nonfiniteOrigin, stopReason, trainSeconds
+    }
+
     /// Whether every step stayed finite.
     public var finite: Bool { status != .nonfinite && nonfiniteOrigin == nil && stepLosses.allSatisfy(\.isFinite) }
     /// The last epoch's mean loss.

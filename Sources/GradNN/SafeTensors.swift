@@ -348,7 +348,11 @@ public struct SafeTensors {
             case .float32(let t): Self.encode(t, into: &data)
             case .float64(let t): Self.encode(t, into: &data)
             case .int64(_, let values):
-                for value in values { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+                #if _endian(little)
+                values.withUnsafeBytes { data.append(contentsOf: $0) }
+                #else
+                values.map(\.littleEndian).withUnsafeBytes { data.append(contentsOf: $0) }
+                #endif
             }
         }
         return data

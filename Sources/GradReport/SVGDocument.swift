@@ -191,8 +191,13 @@ public func svgNumber(_ x: Double) -> String? {
     guard x.isFinite, Swift.abs(x) < 1e9 else { return nil }
     let rounded = (x * 100).rounded() / 100
     if rounded == 0 { return "0" }
-    if rounded == rounded.rounded() { return String(Int(rounded)) }
-    var text = String(format: "%.2f", rounded)
-    while text.hasSuffix("0") { text.removeLast() }
+    // Integer arithmetic on hundredths: String(format:) was a third of a report's drawing time.
+    let hundredths = Int((Swift.abs(x) * 100).rounded())
+    let whole = hundredths / 100, fraction = hundredths % 100
+    var text = x < 0 ? "-" : ""
+    text += String(whole)
+    if fraction != 0 {
+        text += fraction % 10 == 0 ? ".\(fraction / 10)" : (fraction < 10 ? ".0\(fraction)" : ".\(fraction)")
+    }
     return text
 }

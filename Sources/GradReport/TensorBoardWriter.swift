@@ -191,19 +191,28 @@ public final class TensorBoardWriter {
 
     /// Appends one TFRecord: length, masked CRC of the length, data, masked CRC of the data.
     private func appendRecord(_ data: [UInt8]) {
-        buffer += Self.record(data)
+        Self.appendRecord(data, to: &buffer)
+    }
+
+    /// Appends the TFRecord framing of `data` to `buffer` in place (no intermediate arrays:
+    /// a run's record has about a hundred thousand events).
+    static func appendRecord(_ data: [UInt8], to buffer: inout [UInt8]) {
+        let start = buffer.count
+        withUnsafeBytes(of: UInt64(data.count).littleEndian) { buffer.append(contentsOf: $0) }
+        let lengthCRC = buffer.withUnsafeBytes { CRC32C.masked(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<start + 8]))) }
+        withUnsafeBytes(of: lengthCRC.littleEndian) { buffer.append(contentsOf: $0) }
+        buffer.append(contentsOf: data)
+        withUnsafeBytes(of: CRC32C.masked(CRC32C.checksum(data)).littleEndian) { buffer.append(contentsOf: $0) }
     }
 
     /// The TFRecord framing of `data`: `uint64 length`, `uint32 masked CRC-32C(length bytes)`,
     /// `data`, `uint32 masked CRC-32C(data)`, little-endian.
     /// - Parameter data: one serialized `Event`.
     public static func record(_ data: [UInt8]) -> [UInt8] {
-        var header = ProtobufEncoder()
-        header.appendFixed64(UInt64(data.count))
-        header.appendFixed32(CRC32C.masked(CRC32C.checksum(header.bytes)))
-        var footer = ProtobufEncoder()
-        footer.appendFixed32(CRC32C.masked(CRC32C.checksum(data)))
-        return header.bytes + data + footer.bytes
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(data.count + 16)
+        appendRecord(data, to: &bytes)
+        return bytes
     }
 
     private func writeBuffer() throws {

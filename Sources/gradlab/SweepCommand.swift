@@ -16,8 +16,9 @@ struct SweepCommand: ParsableCommand {
     @Argument(help: "The base spec file (YAML or JSON).")
     var spec: String
 
-    @Option(help: "The grid, e.g. 'depth=2,5,10,20,40 activation=sigmoid,tanh,relu init=xavier,kaiming'.")
-    var grid: String
+    @Option(help: ArgumentHelp("The grid, e.g. 'depth=2,5,10,20,40 activation=sigmoid,tanh,relu init=xavier,kaiming'.",
+                               discussion: "May be repeated: '--grid depth=2,5 --grid activation=relu,tanh' is the same grid."))
+    var grid: [String]
 
     @Option(help: "Runs per combination, with seeds spec.seed + 0, 1, ...")
     var seeds = 1
@@ -39,6 +40,9 @@ struct SweepCommand: ParsableCommand {
         if let shard, parseShard(shard) == nil { throw ValidationError("--shard must be I/N with 1 ≤ I ≤ N, got '\(shard)'") }
     }
 
+    /// Every `--grid` value, in order, as one grid.
+    var gridText: String { grid.joined(separator: " ") }
+
     func parseShard(_ text: String) -> (Int, Int)? {
         let parts = text.split(separator: "/")
         guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else { return nil }
@@ -48,11 +52,11 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors("sweep") {
             let base = try RunSpec.load(contentsOf: URL(fileURLWithPath: spec))
-            let grid = try SweepGrid(parsing: self.grid)
+            let grid = try SweepGrid(parsing: gridText)
             let all = try Sweep.plan(base: base, grid: grid, seeds: seeds)
             let mine = shard.flatMap(parseShard).map { Sweep.shard(all, index: $0.0, count: $0.1) } ?? all
             let folder = try RunFolder(URL(fileURLWithPath: out ?? "runs/\(base.name)-sweep"))
-            try folder.writeJSON(SweepManifest(baseSpec: base.yaml, grid: self.grid, seeds: seeds), to: "sweep.json")
+            try folder.writeJSON(SweepManifest(baseSpec: base.yaml, grid: gridText, seeds: seeds), to: "sweep.json")
             installInterruptHandler()
             let todo = mine.filter { !Sweep.isFinished($0, in: folder) }
             printError("sweep: \(all.count) runs, \(mine.count) in this shard, \(mine.count - todo.count) already finished")

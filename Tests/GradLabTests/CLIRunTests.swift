@@ -29,8 +29,8 @@ import Testing
         #expect(summary["steps"] as? Int == 120, "100 points in batches of 25 for 30 epochs")
         #expect((summary["diagnosis"] as? [String: Any])?["state"] is String)
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path)
-        for name in ["spec.yaml", "metrics.jsonl", "metrics.csv", "summary.json", "result.json", "report.html", "loss.svg",
-                     "gradient_flow.svg", "checkpoint.safetensors"] {
+        for name in ["spec.yaml", "metrics.jsonl", "metrics.csv", "summary.json", "result.json", "record.safetensors",
+                     "report.html", "loss.svg", "gradient_flow.svg", "checkpoint.safetensors"] {
             #expect(files.contains(name), "\(name) missing from \(files)")
         }
         #expect(files.contains { $0.hasPrefix("events.out.tfevents.") })
@@ -85,7 +85,8 @@ import Testing
     @Test func sweepRunsEveryCombinationAndResumes() throws {
         let out = try Self.temporaryFolder("sweep")
         let spec = Self.cli.appendingPathComponent("tiny.yaml").path
-        let arguments = ["sweep", spec, "--grid", "depth=1,3 activation=tanh,relu", "--seeds", "2", "--out", out.path, "--json"]
+        // Two --grid flags make one grid.
+        let arguments = ["sweep", spec, "--grid", "depth=1,3", "--grid", "activation=tanh,relu", "--seeds", "2", "--out", out.path, "--json"]
         let r = try CLITests.run(arguments + ["--shard", "1/2"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(try Self.json(r.stdout)["finished"] as? Int == 4)
