@@ -14,6 +14,9 @@ final class RunWriter: TrainingObserver {
     private let weights: TensorBoardWriter
     private let histogramsEvery: Int
     private var lastValidationLoss: Double?
+    /// The first failure to write during training (a full disk): training stops at the next
+    /// step and `finish` throws it, leaving what was written intact.
+    private var writeFailure: (any Error)?
 
     init(folder: RunFolder, spec: RunSpec, forward: (any TrainingObserver)?) throws {
         self.folder = folder
@@ -29,11 +32,15 @@ final class RunWriter: TrainingObserver {
         let line = MetricsLine(step: step.step, epoch: step.epoch, loss: step.loss, validationLoss: lastValidationLoss,
                                learningRate: step.learningRate, gradientNorm: step.gradientNorm,
                                clippedNorm: step.clippedNorm, skipped: step.skipped)
-        try? metrics.append(line)
-        if histogramsEvery > 0 && step.step % histogramsEvery == 0 {
-            for (name, parameter) in model.namedParameters {
-                parameter.value.withUnsafeBufferPointer { try? weights.addHistogram("weight/\(name)", values: $0, step: step.step) }
+        do {
+            try metrics.append(line)
+            if histogramsEvery > 0 && step.step % histogramsEvery == 0 {
+                for (name, parameter) in model.namedParameters {
+                    try parameter.value.withUnsafeBufferPointer { try weights.addHistogram("weight/\(name)", values: $0, step: step.step) }
+                }
             }
+        } catch {
+            if writeFailure == nil { writeFailure = error }
         }
         forward?.trainer(didTake: step, model: model)
     }
@@ -43,12 +50,13 @@ final class RunWriter: TrainingObserver {
         forward?.trainer(didFinish: epoch, model: model)
     }
 
-    func trainerShouldStop() -> Bool { forward?.trainerShouldStop() ?? false }
+    func trainerShouldStop() -> Bool { writeFailure != nil || (forward?.trainerShouldStop() ?? false) }
 
     /// Writes the files that need the whole run: summary, result, CSV, TensorBoard series,
     /// checkpoint, charts and the report.
     func finish(_ output: SpecRunOutput, model: any Module<Float>, verification: VerificationReport? = nil,
                 reruns: [SpecRunOutput] = []) throws {
+        if let writeFailure { throw writeFailure }
         try metrics.close()
         try weights.close()
         try RunWriter.writeResults(output, model: model, folder: folder, verification: verification, reruns: reruns)

@@ -44,6 +44,22 @@ import Testing
         #expect(try Self.json(r2.stdout)["final_loss"] as? Double == summary["final_loss"] as? Double)
     }
 
+    /// A full disk while training (metrics.jsonl is a link to /dev/full, where every write
+    /// fails with ENOSPC): a one-line error naming the file, exit 1, and no summary.json, so
+    /// the folder does not pass for a finished run.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/full")))
+    func fullDiskStopsTheRunWithAnError() throws {
+        let out = try Self.temporaryFolder("full").appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: out.appendingPathComponent("metrics.jsonl").path,
+                                                   withDestinationPath: "/dev/full")
+        let r = try CLITests.run(["train", Self.cli.appendingPathComponent("tiny.yaml").path, "--out", out.path])
+        #expect(r.status == 1, "stderr: \(r.stderr)")
+        #expect(r.stderr.contains("metrics.jsonl"), "stderr: \(r.stderr)")
+        #expect(!r.stderr.contains("Fatal error"))
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("summary.json").path))
+    }
+
     @Test func diagnoseVerifyRerunsThePrescriptions() throws {
         let out = try Self.temporaryFolder("diagnose")
         let r = try CLITests.run(["diagnose", Self.cli.appendingPathComponent("deep-sigmoid.yaml").path, "--verify", "--top", "2",
