@@ -469,7 +469,7 @@ let layerCases: [GradientCase] = activationLayerCases.map(\.check) + [
 enum GradientRegistry {
     static let all: [GradientCase] =
         unaryCases + binaryCases + reductionCases + shapeCases + matmulCases + activationFunctionCases + lossCases + layerCases
-            + normalizationGradientCases
+            + normalizationGradientCases + recurrentGradientCases
 }
 
 @Suite struct GradientCheckRegistryTests {

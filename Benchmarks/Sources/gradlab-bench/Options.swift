@@ -26,6 +26,8 @@ struct Options {
       doctor-overhead
                  Adam steps of a 784-256×8-10 ReLU MLP (batch 128) without the monitor, with
                  statistics every step, + histograms every 10, + the non-finite guard
+      lstm       forward+backward of an LSTM (input 32, hidden 128, 1 layer, sequence 100,
+                 batch 32), one thread; peer: peer/lstm.py
       info       the machine and the BLAS library
 
     options:

@@ -14,6 +14,8 @@ case "doctor-overhead":
     runDoctorOverhead(options)
 case "crossover":
     runCrossover(options)
+case "lstm":
+    runLSTM(options)
 case "info":
     if options.json {
         printJSON(machineDescription())
