@@ -53,10 +53,8 @@ extension MonitorRecord {
         if let origin = firstNonfinite, let data = try? JSONEncoder().encode(origin) {
             metadata["first_nonfinite"] = String(decoding: data, as: UTF8.self)
         }
-        var file = SafeTensors(metadata: metadata)
         let s = steps.count
-
-        var columns = ColumnWriter(file: file)
+        var columns = ColumnWriter(file: SafeTensors(metadata: metadata))
         columns.ints("step.step", [s], steps.map(\.step))
         columns.ints("step.skipped", [s], steps.map { $0.skipped ? 1 : 0 })
         columns.doubles("step.global_gradient_norm", [s], steps.map(\.globalGradientNorm))
@@ -103,8 +101,7 @@ extension MonitorRecord {
         columns.ints("histogram.log_counts", [logCounts.count], logCounts)
         columns.ints("histogram.linear_lengths", [h], histograms.map(\.linearCounts.count))
         columns.ints("histogram.linear_counts", [linearCounts.count], linearCounts)
-        file = columns.file
-        return file
+        return columns.file
     }
 
     /// Reads a record written by `safeTensors()`.
