@@ -20,7 +20,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        .target(name: "GradTensor", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
+        // Vector kernels for small layers, compiled for the baseline and for AVX2 (picked at run time).
+        .target(name: "GradKernels"),
+        .target(name: "GradTensor", dependencies: ["GradKernels", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "GradNN", dependencies: ["GradTensor"]),
         .target(name: "GradOptim", dependencies: ["GradTensor", "GradNN"]),
         .target(name: "GradData", dependencies: ["GradTensor", .product(name: "RealModule", package: "swift-numerics")],

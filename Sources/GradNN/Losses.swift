@@ -19,11 +19,69 @@ private func checkSameShape<T>(_ name: String, _ predictions: Tensor<T>, _ targe
 }
 
 /// Mean squared error `mean((p − t)²)` (`nn.MSELoss`).
+///
+/// With a `.mean` or `.sum` reduction, one graph node: the values and gradients of
+/// `(p − t).squared().mean()` (`.sum()`), in the same operations and order,
+/// `∂/∂p = (g·c)·(2(p − t))` with `c = 1/n` (1 for a sum) and `∂/∂t` its negation.
+@_specialize(exported: true, where T == Float)
+@_specialize(exported: true, where T == Double)
 public func meanSquaredError<T: TensorScalar>(
     predictions: Tensor<T>, targets: Tensor<T>, reduction: Reduction = .mean
 ) -> Tensor<T> {
     checkSameShape("meanSquaredError", predictions, targets)
-    return reduction.apply((predictions - targets).squared())
+    if reduction == .none { return (predictions - targets).squared() }
+    // Written on the buffers (whose accessors are inlinable, so this runs specialized) rather
+    // than as four recorded ops: a loss on a small network's batch is mostly op overhead.
+    var difference = Tensor<T>(shape: predictions.shape, repeating: 0)
+    var total: T = 0
+    difference.withUnsafeMutableBufferPointer { d in
+        predictions.withUnsafeBufferPointer { p in
+            targets.withUnsafeBufferPointer { t in
+                for i in 0..<d.count { d[i] = p[i] - t[i] }
+            }
+        }
+        total = sumOfSquares(UnsafeBufferPointer(d))
+    }
+    let scale = reduction == .mean ? 1 / T(predictions.count) : 1
+    var loss = Tensor<T>(reduction == .mean ? total * scale : total)
+    let needsTargets = targets.requiresGrad
+    if (predictions.requiresGrad || needsTargets) && isGradientRecordingEnabled {
+        loss.record("meanSquaredError", inputs: [predictions, targets]) { g in
+            let upstream = reduction == .mean ? g.scalar * scale : g.scalar
+            var dp = Tensor<T>(shape: difference.shape, repeating: 0)
+            var dt: Tensor<T>? = needsTargets ? Tensor<T>(shape: difference.shape, repeating: 0) : nil
+            difference.withUnsafeBufferPointer { d in
+                dp.withUnsafeMutableBufferPointer { o in
+                    for i in 0..<d.count { o[i] = (d[i] * 2) * upstream }
+                    if dt != nil {
+                        dt!.withUnsafeMutableBufferPointer { ot in for i in 0..<d.count { ot[i] = -o[i] } }
+                    }
+                }
+            }
+            return [dp, dt]
+        }
+    }
+    return loss
+}
+
+/// `Σ x²` in the order of `Tensor.sum()` on the squares: eight-lane partial sums, the lanes
+/// added by `SIMD8.sum()`, then the tail in order.
+@inline(__always)
+func sumOfSquares<T: TensorScalar>(_ x: UnsafeBufferPointer<T>) -> T {
+    var acc = SIMD8<T>()
+    var i = 0
+    while i + 8 <= x.count {
+        var v = SIMD8<T>()
+        for j in 0..<8 { v[j] = x[i + j] * x[i + j] }
+        acc += v
+        i += 8
+    }
+    var s = acc.sum()
+    while i < x.count {
+        s += x[i] * x[i]
+        i += 1
+    }
+    return s
 }
 
 /// Mean absolute error `mean(|p − t|)` (`nn.L1Loss`).

@@ -6,19 +6,24 @@ import GradTensor
 /// values; an optimizer writes `value` in place after each step.
 public final class Parameter<Scalar: TensorScalar> {
     /// The current values; a leaf tensor that requires a gradient.
-    public private(set) var value: Tensor<Scalar>
+    @inlinable public var value: Tensor<Scalar> { tensor }
+
+    /// Stored apart from `value` so that the inlinable `update` may write it.
+    // The accessors that a training step calls on every parameter are inlinable: optimizers
+    // and trainers call them from other modules, where generic code would run unspecialized.
+    @exclusivity(unchecked) @usableFromInline var tensor: Tensor<Scalar>
 
     /// Wraps `value` as a learnable leaf.
     public init(_ value: Tensor<Scalar>) {
         var v = value.detached()
         v.requiresGrad = true
-        self.value = v
+        self.tensor = v
     }
 
     /// The accumulated gradient, or nil after `zeroGrad()` or before the first backward pass.
     public var grad: Tensor<Scalar>? {
-        get { value.grad }
-        set { value.grad = newValue }
+        @inlinable get { tensor.grad }
+        set { tensor.grad = newValue }
     }
 
     /// Set before an optimizer step (the monitor does) to have the step also measure its own
@@ -31,24 +36,25 @@ public final class Parameter<Scalar: TensorScalar> {
     public var lastUpdate: UpdateNorms?
 
     /// The shape of the parameter.
-    public var shape: [Int] { value.shape }
+    @inlinable public var shape: [Int] { tensor.shape }
 
     /// Clears the gradient (PyTorch's `set_to_none=True`).
-    public func zeroGrad() { value.zeroGrad() }
+    @inlinable public func zeroGrad() { tensor.zeroGrad() }
 
     /// Replaces the values, keeping this parameter's identity and gradient; the shape must match.
     public func assign(_ newValue: Tensor<Scalar>) {
         precondition(newValue.shape == value.shape,
                      "assign: new value shape \(newValue.shape) does not match parameter shape \(value.shape)")
         let source = newValue.detached()
-        value.withUnsafeMutableBufferPointer { dst in
+        tensor.withUnsafeMutableBufferPointer { dst in
             source.withUnsafeBufferPointer { src in dst.baseAddress!.update(from: src.baseAddress!, count: src.count) }
         }
     }
 
     /// Writes the values in place (optimizers, initializers); not recorded by autodiff.
+    @inlinable
     public func update(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
-        try value.withUnsafeMutableBufferPointer(body)
+        try tensor.withUnsafeMutableBufferPointer(body)
     }
 }
 

@@ -9,6 +9,8 @@ import GradTensor
 /// is most of the cost of a small network. The layers' hooks still run: forward hooks see the
 /// layer's input and output (not recorded by autodiff), output-gradient hooks the gradient with
 /// respect to the layer's output. Set `fusesLinearChains` to false to run every layer on its own.
+/// Each fused run keeps a `LinearChainWorkspace`, so that a training loop reuses its buffers
+/// from one step to the next; a model is therefore not for use from two threads at once.
 public final class Sequential<Scalar: TensorScalar>: Module {
     public private(set) var layers: [any Module<Scalar>] { didSet { plan = nil } }
     public var isTraining = true
@@ -21,7 +23,7 @@ public final class Sequential<Scalar: TensorScalar>: Module {
 
     private enum Segment {
         case layer(any Module<Scalar>)
-        case chain([ChainStep])
+        case chain([ChainStep], LinearChainWorkspace)
     }
 
     /// A `Linear` and the elementwise activation after it, if any.
@@ -38,6 +40,16 @@ public final class Sequential<Scalar: TensorScalar>: Module {
     public func append(_ layer: any Module<Scalar>) { layers.append(layer) }
 
     public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
+        // Run the Float specialization: called from another module, this generic method runs
+        // unspecialized, and asks the runtime for type metadata on most lines.
+        if Scalar.self == Float.self {
+            let specialized = unsafeDowncast(self, to: Sequential<Float>.self)
+            return unsafeBitCast(specialized.forwardBody(unsafeBitCast(input, to: Tensor<Float>.self)), to: Tensor<Scalar>.self)
+        }
+        return forwardBody(input)
+    }
+
+    func forwardBody(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         var x = input
         if !fusesLinearChains {
             for layer in layers { x = layer(x) }
@@ -47,7 +59,7 @@ public final class Sequential<Scalar: TensorScalar>: Module {
         for segment in plan! {
             switch segment {
             case .layer(let layer): x = layer(x)
-            case .chain(let steps): x = runChain(steps, x)
+            case .chain(let steps, let workspace): x = runChain(steps, workspace, x)
             }
         }
         return x
@@ -62,7 +74,7 @@ public final class Sequential<Scalar: TensorScalar>: Module {
             if run.count == 1 && run[0].activation == nil {
                 segments.append(.layer(run[0].linear))
             } else if !run.isEmpty {
-                segments.append(.chain(run))
+                segments.append(.chain(run, LinearChainWorkspace()))
             }
             run = []
         }
@@ -82,7 +94,7 @@ public final class Sequential<Scalar: TensorScalar>: Module {
         return segments
     }
 
-    private func runChain(_ steps: [ChainStep], _ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    private func runChain(_ steps: [ChainStep], _ workspace: LinearChainWorkspace, _ x: Tensor<Scalar>) -> Tensor<Scalar> {
         let stages = steps.map {
             LinearChainStage(weight: $0.linear.weight.value, bias: $0.linear.bias?.value, activation: $0.op)
         }
@@ -104,7 +116,7 @@ public final class Sequential<Scalar: TensorScalar>: Module {
                     step.linear.hooks.runOutputGradientHooks(module: step.linear, gradient: affineGradient)
                 })
         }
-        return linearChain(x, stages, observer: observer)
+        return linearChain(x, stages, observer: observer, workspace: workspace)
     }
 
     public var children: [(String, any Module<Scalar>)] {

@@ -24,6 +24,7 @@ public protocol Optimizer<Scalar>: AnyObject {
 
 extension Optimizer {
     /// Clears every parameter's gradient: `grad ← nil` (PyTorch's `zero_grad(set_to_none=True)`).
+    @inlinable
     public func zeroGrad() {
         for parameter in parameters { parameter.zeroGrad() }
     }

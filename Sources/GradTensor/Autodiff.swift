@@ -15,16 +15,23 @@ public final class GradNode<Scalar: TensorScalar> {
     public let op: String
     /// Shape of the tensor this node stands for.
     public let shape: [Int]
-    var inputs: [GradNode?]
-    var pullback: ((Tensor<Scalar>) -> [Tensor<Scalar>?])?
+    // The hot stored properties skip the run-time exclusivity checks (each access would cost a
+    // call into the runtime); no access to them overlaps another.
+    @exclusivity(unchecked) var inputs: [GradNode?]
+    @exclusivity(unchecked) var pullback: ((Tensor<Scalar>) -> [Tensor<Scalar>?])?
     /// Accumulated gradient of a leaf, or the retained gradient of an inner node.
-    var grad: Tensor<Scalar>?
+    @exclusivity(unchecked) @usableFromInline var grad: Tensor<Scalar>?
     /// Gradient summed from consumers during one backward pass.
-    var pending: Tensor<Scalar>?
-    var hooks: [(id: Int, body: (Tensor<Scalar>) -> Tensor<Scalar>?)] = []
-    var retainsGrad = false
+    @exclusivity(unchecked) var pending: Tensor<Scalar>?
+    @exclusivity(unchecked) var hooks: [(id: Int, body: (Tensor<Scalar>) -> Tensor<Scalar>?)] = []
+    @exclusivity(unchecked) var retainsGrad = false
     var nextHookID = 0
     let isLeaf: Bool
+    /// Set while `topologicalOrder` runs, for the nodes it has reached.
+    @exclusivity(unchecked) var isVisited = false
+    /// The buffer of the gradient that `zeroGrad()` last cleared, for the next backward pass
+    /// to fill again instead of allocating one (see `gradientBuffer(shape:)`).
+    @exclusivity(unchecked) @usableFromInline var spareGradient: TensorStorage<Scalar>?
 
     init(op: String, shape: [Int], inputs: [GradNode?], pullback: ((Tensor<Scalar>) -> [Tensor<Scalar>?])?) {
         self.op = op
@@ -32,6 +39,26 @@ public final class GradNode<Scalar: TensorScalar> {
         self.inputs = inputs
         self.pullback = pullback
         self.isLeaf = pullback == nil
+    }
+}
+
+extension GradNode {
+    /// `grad = nil`, keeping its buffer as the spare for the next gradient of this node.
+    @usableFromInline
+    func clearGradient() {
+        if let storage = grad?.storage { spareGradient = storage }
+        grad = nil
+    }
+
+    /// A tensor of `shape` (uninitialized) to hold this node's next gradient: the buffer that
+    /// `zeroGrad()` cleared when nothing else holds it any more, else a new one.
+    func gradientBuffer(shape: [Int]) -> Tensor<Scalar> {
+        if spareGradient != nil && isKnownUniquelyReferenced(&spareGradient),
+           let storage = spareGradient.take(), storage.count == Tensor<Scalar>.elementCount(shape) {
+            return Tensor(shape: shape, storage: storage)
+        }
+        spareGradient = nil
+        return Tensor(uninitializedShape: shape)
     }
 }
 
@@ -69,7 +96,7 @@ extension Tensor {
     /// Whether operations on this tensor are recorded so that gradients flow back to it.
     /// Setting it on a tensor makes it a leaf whose gradient accumulates in `grad`.
     public var requiresGrad: Bool {
-        get { node != nil }
+        @inlinable get { node != nil }
         set {
             if newValue {
                 if node == nil { node = GradNode(op: "leaf", shape: shape, inputs: [], pullback: nil) }
@@ -87,7 +114,7 @@ extension Tensor {
 
     /// The accumulated gradient of a leaf (or of an inner tensor after `retainGrad()`).
     public var grad: Tensor? {
-        get { node?.grad }
+        @inlinable get { node?.grad }
         nonmutating set {
             precondition(node != nil, "grad: tensor of shape \(shape) does not require grad")
             if let g = newValue {
@@ -97,8 +124,10 @@ extension Tensor {
         }
     }
 
-    /// Clears the accumulated gradient (PyTorch's `zero_grad(set_to_none=True)`).
-    public func zeroGrad() { node?.grad = nil }
+    /// Clears the accumulated gradient (PyTorch's `zero_grad(set_to_none=True)`): `grad` is
+    /// nil afterwards; its buffer is kept for the next backward pass to fill if nothing else
+    /// holds it by then.
+    @inlinable public func zeroGrad() { node?.clearGradient() }
 
     /// Keeps this inner tensor's gradient in `grad` after `backward()`.
     public func retainGrad() { node?.retainsGrad = true }
@@ -128,13 +157,26 @@ extension Tensor {
 
     /// Attaches a graph node to this op result, with `pullback` mapping the output gradient to
     /// one gradient (or nil) per input. Call only when `recording(inputs)` is true.
+    // Pre-specialized (as the other entry points that layers and losses in other modules call
+    // on every step): unspecialized, each call asks the runtime for type metadata.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public mutating func record(
         _ op: String, inputs: [Tensor], pullback: @escaping (Tensor) -> [Tensor?]
     ) {
         node = GradNode(op: op, shape: shape, inputs: inputs.map { $0.node }, pullback: pullback)
     }
 
+    /// `record` with the inputs' nodes given directly (for ops with many inputs).
+    mutating func record(
+        _ op: String, inputNodes: [GradNode<Scalar>?], pullback: @escaping (Tensor) -> [Tensor?]
+    ) {
+        node = GradNode(op: op, shape: shape, inputs: inputNodes, pullback: pullback)
+    }
+
     /// Whether an op on `inputs` must be recorded (for ops defined outside this module).
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func needsRecording(_ inputs: [Tensor]) -> Bool {
         inputs.contains { $0.node != nil } && isGradientRecordingEnabled
     }
@@ -161,10 +203,13 @@ extension Tensor {
         withoutGradient {
             root.pending = seed
             for node in order.reversed() {
-                guard var g = node.pending else { continue }
-                node.pending = nil
-                for hook in node.hooks {
-                    if let replaced = hook.body(g) { g = replaced }
+                // Gradients are moved (`take()`) rather than copied: each copy of a tensor
+                // costs three reference-count updates.
+                guard var g = node.pending.take() else { continue }
+                if !node.hooks.isEmpty {
+                    for hook in node.hooks {
+                        if let replaced = hook.body(g) { g = replaced }
+                    }
                 }
                 if node.isLeaf {
                     if let existing = node.grad { node.grad = existing.adding(g) } else { node.grad = g }
@@ -177,14 +222,15 @@ extension Tensor {
                 guard let pullback = node.pullback else {
                     preconditionFailure("backward: trying to go through the graph of '\(node.op)' a second time; pass retainGraph: true the first time")
                 }
-                let inputGrads = pullback(g)
+                var inputGrads = pullback(g)
                 // Index loop rather than zip: in unspecialized generic code zip's iterator costs
                 // a runtime metadata lookup per element.
                 for i in 0..<Swift.min(node.inputs.count, inputGrads.count) {
-                    guard let input = node.inputs[i], let inputGrad = inputGrads[i] else { continue }
-                    precondition(inputGrad.shape == input.shape,
-                                 "backward: pullback of '\(node.op)' gave gradient shape \(inputGrad.shape) for an input of shape \(input.shape)")
-                    if let p = input.pending { input.pending = p.adding(inputGrad) } else { input.pending = inputGrad }
+                    guard let input = node.inputs[i], let inputGrad = inputGrads[i].take() else { continue }
+                    if inputGrad.shape != input.shape {
+                        preconditionFailure("backward: pullback of '\(node.op)' gave gradient shape \(inputGrad.shape) for an input of shape \(input.shape)")
+                    }
+                    if let p = input.pending.take() { input.pending = p.adding(inputGrad) } else { input.pending = inputGrad }
                 }
                 if !retainGraph {
                     node.pullback = nil
@@ -196,10 +242,11 @@ extension Tensor {
 
     /// Elementwise sum of two tensors of the same shape, without recording; reuses a
     /// uniquely held buffer.
-    func adding(_ other: Tensor) -> Tensor {
-        var out = self.detached()
+    consuming func adding(_ other: Tensor) -> Tensor {
+        var out = self
+        out.node = nil
         out.withUnsafeMutableBufferPointer { o in
-            other.withUnsafeBufferPointer { p in Scalar.kernelAxpy(1, p.baseAddress!, o.baseAddress!, count) }
+            other.withUnsafeBufferPointer { p in Scalar.kernelAxpy(1, p.baseAddress!, o.baseAddress!, o.count) }
         }
         return out
     }
@@ -209,17 +256,22 @@ extension GradNode {
     /// Nodes reachable from `root`, each after all of its inputs (iterative, so long graphs
     /// such as unrolled RNNs do not overflow the stack).
     static func topologicalOrder(from root: GradNode) -> [GradNode] {
+        // Visited nodes are marked on the nodes themselves (cleared again below) rather than
+        // kept in a set: hashing was a tenth of a small network's backward pass.
         var order: [GradNode] = []
-        var visited = Set<ObjectIdentifier>()
-        var stack: [(GradNode, Int)] = [(root, 0)]
-        visited.insert(ObjectIdentifier(root))
+        order.reserveCapacity(32)
+        var stack: [(GradNode, Int)] = []
+        stack.reserveCapacity(32)
+        stack.append((root, 0))
+        root.isVisited = true
         while let (node, start) = stack.popLast() {
             var next = start
             var pushedChild = false
             while next < node.inputs.count {
                 let child = node.inputs[next]
                 next += 1
-                if let child, visited.insert(ObjectIdentifier(child)).inserted {
+                if let child, !child.isVisited {
+                    child.isVisited = true
                     stack.append((node, next))
                     stack.append((child, 0))
                     pushedChild = true
@@ -228,6 +280,7 @@ extension GradNode {
             }
             if !pushedChild { order.append(node) }
         }
+        for node in order { node.isVisited = false }
         return order
     }
 }

@@ -87,17 +87,15 @@ func linearBody<T: TensorScalar>(_ x: Tensor<T>, weight: Tensor<T>, bias: Tensor
     if let bias {
         for r in 0..<rows { (out.storage.pointer + r * outFeatures).update(from: bias.storage.pointer, count: outFeatures) }
     }
-    T.kernelGemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: weight.shape[1], alpha: 1,
-                 x.storage.pointer, lda: weight.shape[1], weight.storage.pointer, ldb: weight.shape[1],
-                 beta: bias == nil ? 0 : 1, out.storage.pointer, ldc: outFeatures)
+    // The same kernels as a fused chain (`SmallLinear.swift`), so that both give the same bits.
+    linearForwardProduct(rows: rows, inFeatures: weight.shape[1], outFeatures: outFeatures,
+                         x.storage.pointer, weight.storage.pointer, beta: bias == nil ? 0 : 1, out.storage.pointer)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     if Tensor.needsRecording(inputs) {
         out.record("linear", inputs: inputs) { g in
-            var grads: [Tensor<T>?] = [
-                x.node == nil ? nil : gemm(g, weight),
-                weight.node == nil ? nil : gemm(g, x, transposeA: true),
-            ]
-            if let bias { grads.append(bias.node == nil ? nil : g.sum(axis: 0)) }
+            let parameters = linearParameterGradients(g, x, weight: weight.node != nil, bias: bias?.node != nil)
+            var grads: [Tensor<T>?] = [x.node == nil ? nil : linearInputGradient(g, weight), parameters.weight]
+            if bias != nil { grads.append(parameters.bias) }
             return grads
         }
     }

@@ -32,7 +32,7 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// Number of elements (1 for a scalar).
-    public var count: Int { storage.count }
+    @inlinable public var count: Int { storage.count }
     /// Number of axes.
     public var rank: Int { shape.count }
 
@@ -46,6 +46,8 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// A tensor of `shape` with every element equal to `value`.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public init(shape: [Int], repeating value: Scalar) {
         self.shape = shape
         self.storage = TensorStorage(count: Tensor.elementCount(shape), repeating: value)
@@ -53,6 +55,8 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// A scalar tensor (shape `[]`).
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public init(_ value: Scalar) { self.init(shape: [], repeating: value) }
 
     /// A 1-D tensor.
@@ -130,17 +134,22 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// Calls `body` with the elements.
+    // Inlinable, as the other accessors of a training step's hot path: called from another
+    // module's specialized code, a generic function runs unspecialized, asking the runtime for
+    // type metadata on every call.
+    @inlinable
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
-        try body(UnsafeBufferPointer(start: storage.pointer, count: count))
+        try body(UnsafeBufferPointer(start: storage.pointer, count: storage.count))
     }
 
     /// Calls `body` with writable elements, copying them first if they are shared.
     /// Writing this way is not recorded by autodiff (as PyTorch's in-place ops under `no_grad`).
+    @inlinable
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R
     ) rethrows -> R {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-        return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+        return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
     }
 
     /// The same elements in another element type (not recorded by autodiff).

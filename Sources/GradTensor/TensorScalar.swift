@@ -56,12 +56,14 @@ extension Float: TensorScalar {
     public static func kernelUnary(
         _ op: UnaryOp<Float>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int
     ) {
-        if !fastUnaryFloat(op, x, y, count) { unaryLoop(op, x, y, count) }
+        if !vectorUnary(op, x, y, count) { unaryLoop(op, x, y, count) }
     }
     public static func kernelUnaryGradient(
         _ op: UnaryOp<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, _ count: Int
-    ) { unaryGradientLoop(op, x: x, y: y, dy: dy, dx: dx, count) }
+    ) {
+        if !vectorUnaryGradient(op, x, y, dy, dx, count) { unaryGradientLoop(op, x: x, y: y, dy: dy, dx: dx, count) }
+    }
     public static func kernelBinary(
         _ op: BinaryOp, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
         _ out: UnsafeMutablePointer<Float>, _ layout: BroadcastLayout

@@ -19,6 +19,7 @@ public final class TensorStorage<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// A new buffer with the same elements.
+    @usableFromInline
     func copy() -> TensorStorage {
         let s = TensorStorage(uninitializedCount: count)
         s.pointer.update(from: pointer, count: count)

@@ -1,14 +1,22 @@
 import Foundation
+import GradDoctor
 import GradNN
 import GradOptim
 import GradTensor
 
 /// The seeds' net: `Linear(1, 10)`, activation, nine times `Linear(10, 10)`, activation, and
-/// `Linear(10, 1)`: ten hidden layers of width 10, as `nn.Sequential` in `peer/mlp_step.py`.
-func seedsNet(activation: String, generator: RandomGenerator) -> Sequential<Float> {
-    func act() -> any Module<Float> { activation == "relu" ? ReLU<Float>() : Sigmoid<Float>() }
+/// `Linear(10, 1)`: ten hidden layers of width 10, as `nn.Sequential` in `peer/mlp_step.py`;
+/// with `hiddenLayers`, that many hidden layers instead (the sweep's depths 2 to 40).
+func seedsNet(activation: String, hiddenLayers: Int = 10, generator: RandomGenerator) -> Sequential<Float> {
+    func act() -> any Module<Float> {
+        switch activation {
+        case "relu": ReLU<Float>()
+        case "tanh": Tanh<Float>()
+        default: Sigmoid<Float>()
+        }
+    }
     var layers: [any Module<Float>] = [Linear<Float>(1, 10, generator: generator), act()]
-    for _ in 0..<9 { layers += [Linear<Float>(10, 10, generator: generator), act()] }
+    for _ in 0..<(hiddenLayers - 1) { layers += [Linear<Float>(10, 10, generator: generator), act()] }
     layers.append(Linear<Float>(10, 1, generator: generator))
     return Sequential(layers)
 }
@@ -16,6 +24,9 @@ func seedsNet(activation: String, generator: RandomGenerator) -> Sequential<Floa
 /// Times full-batch SGD steps of the seeds' net on 100 points of `y = sin(2x)`, `x` in
 /// [−2, 2]: zero the gradients, forward, MSE loss, backward, update. One thread, as the peer
 /// (`torch.set_num_threads(1)`). Reports the median over `steps` steps after `warmup` steps.
+/// An activation is `sigmoid`, `tanh` or `relu`, optionally with `@N` for N hidden layers
+/// (`tanh@40`; default 10) and `+monitor` to run GradDoctor's monitor every step (statistics,
+/// histograms every 10 steps, the non-finite guard), as `gradlab run` does (`relu@2+monitor`).
 func runMLPStep(_ options: Options) {
     BLAS.shared.setThreadCount(1)
     let points = 100
@@ -23,21 +34,36 @@ func runMLPStep(_ options: Options) {
     let y = Tensor<Float>(shape: [points, 1], scalars: x.scalars.map { Float(sin(2 * Double($0))) })
     var results: [[String: Any]] = []
     for activation in options.activations {
-        guard activation == "sigmoid" || activation == "relu" else { log("unknown activation \(activation), skipped"); continue }
-        let model = seedsNet(activation: activation, generator: RandomGenerator(seed: 0))
+        let monitored = activation.hasSuffix("+monitor")
+        let name = monitored ? String(activation.dropLast("+monitor".count)) : activation
+        let parts = name.split(separator: "@", maxSplits: 1).map(String.init)
+        let function = parts[0]
+        let depth = parts.count == 2 ? Int(parts[1]) : 10
+        guard ["sigmoid", "tanh", "relu"].contains(function), let depth, depth >= 1 else {
+            log("unknown activation \(activation), skipped")
+            continue
+        }
+        let model = seedsNet(activation: function, hiddenLayers: depth, generator: RandomGenerator(seed: 0))
         let optimizer: SGD<Float>
         do { optimizer = try SGD(parameters: model.parameters, learningRate: 0.01) } catch { fatalError("\(error)") }
+        let monitor = monitored ? Monitor(model: model, settings: Monitor<Float>.Settings()) : nil
         var total: [Double] = [], forward: [Double] = [], backward: [Double] = [], update: [Double] = []
         total.reserveCapacity(options.steps)
         var firstLoss: Float = 0, lastLoss: Float = 0
         for step in 0..<(options.warmup + options.steps) {
             let t0 = now()
+            monitor?.beginStep()
             optimizer.zeroGrad()
             let loss = meanSquaredError(predictions: model(x), targets: y)
             let t1 = now()
             loss.backward()
+            if let monitor {
+                do { _ = try monitor.inspectGradients(loss: loss) } catch { fatalError("\(error)") }
+            }
             let t2 = now()
+            monitor?.beforeUpdate()
             optimizer.step()
+            monitor?.afterUpdate()
             let t3 = now()
             if step == 0 { firstLoss = loss.scalar }
             if step >= options.warmup {
@@ -71,10 +97,10 @@ func runMLPStep(_ options: Options) {
     print(machineDescription().sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
     var header = ["activation", "median", "p10", "p90"]
     if options.phases { header += ["forward", "backward", "update"] }
-    print(header.map { pad($0, 12) }.joined())
+    print(header.enumerated().map { pad($0.element, $0.offset == 0 ? 18 : 12) }.joined())
     for entry in results {
         var row = [entry["activation"] as! String] + ["median_us", "p10_us", "p90_us"].map { fixed(entry[$0] as! Double) }
         if options.phases { row += ["forward_us", "backward_us", "update_us"].map { fixed(entry[$0] as! Double) } }
-        print(row.map { pad($0, 12) }.joined())
+        print(row.enumerated().map { pad($0.element, $0.offset == 0 ? 18 : 12) }.joined())
     }
 }

@@ -1,0 +1,425 @@
+// The kernels of GradKernels.h, written once and included by Kernels.c once per instruction
+// set, with these defined by the includer:
+//   GL_TARGET        the function attribute that enables the instruction set (or nothing)
+//   GL_FN(name)      the name with the instruction set's suffix
+//   GL_AFFINE_BB     vectors of rows per block of the affine kernel
+//   GL_WGRAD_IB      input features per block of the weight-gradient kernel
+// Blocking only decides which elements are computed together, never the operations or their
+// order on one element, so every version gives the same bits.
+
+#define GL_INLINE GL_TARGET static inline __attribute__((always_inline))
+
+GL_INLINE glf8 GL_FN(load)(const float *p) {
+    glf8 v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+GL_INLINE void GL_FN(store)(float *p, glf8 v) { __builtin_memcpy(p, &v, sizeof v); }
+
+GL_INLINE glf8 GL_FN(splat)(float s) { return (glf8){s, s, s, s, s, s, s, s}; }
+
+/// `mask ? a : b` lane by lane (`mask` lanes all ones or all zeros).
+GL_INLINE glf8 GL_FN(select)(gli8 mask, glf8 a, glf8 b) {
+    return (glf8)(((gli8)a & mask) | ((gli8)b & ~mask));
+}
+
+/// `((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))`.
+GL_INLINE float GL_FN(hsum)(glf8 v) {
+    float s0 = v[0] + v[4], s1 = v[1] + v[5], s2 = v[2] + v[6], s3 = v[3] + v[7];
+    return (s0 + s2) + (s1 + s3);
+}
+
+// MARK: - Affine map, feature-major
+
+#define GL_AFFINE_OB 5
+
+/// `OB` outputs × `BB` vectors of rows starting at output `o0`, row `b0`.
+GL_INLINE glf8 GL_FN(relu8)(glf8 x) {
+    return GL_FN(select)((x > 0.0f) | (x != x), x, GL_FN(splat)(0.0f));
+}
+
+GL_INLINE void GL_FN(affine_block)(const float *w, ptrdiff_t w_row, ptrdiff_t w_col, const float *bias,
+                                   const float *x, float *z, float *relu_y, ptrdiff_t depth, ptrdiff_t ld,
+                                   ptrdiff_t o0, ptrdiff_t b0, const int OB, const int BB) {
+    glf8 acc[GL_AFFINE_OB][GL_AFFINE_BB];
+    for (int j = 0; j < OB; j++)
+        for (int v = 0; v < BB; v++) acc[j][v] = (glf8){0, 0, 0, 0, 0, 0, 0, 0};
+    // `w` holds every weight eight times (`gl_splat`): a load instead of a broadcast.
+    const float *wp = w + 8 * o0 * w_row;
+    const float *xp = x + b0;
+    for (ptrdiff_t k = 0; k < depth; k++) {
+        glf8 xv[GL_AFFINE_BB];
+        for (int v = 0; v < BB; v++) xv[v] = GL_FN(load)(xp + k * ld + 8 * v);
+        const float *wk = wp + 8 * k * w_col;
+        for (int j = 0; j < OB; j++) {
+            glf8 wv = GL_FN(load)(wk + 8 * j * w_row);
+            for (int v = 0; v < BB; v++) acc[j][v] = GL_MADD(acc[j][v], wv, xv[v]);
+        }
+    }
+    for (int j = 0; j < OB; j++) {
+        float *zp = z + (o0 + j) * ld + b0;
+        if (bias) {
+            glf8 bv = GL_FN(splat)(bias[o0 + j]);
+            for (int v = 0; v < BB; v++) acc[j][v] = acc[j][v] + bv;
+        }
+        for (int v = 0; v < BB; v++) GL_FN(store)(zp + 8 * v, acc[j][v]);
+        if (relu_y) {
+            float *yp = relu_y + (o0 + j) * ld + b0;
+            for (int v = 0; v < BB; v++) GL_FN(store)(yp + 8 * v, GL_FN(relu8)(acc[j][v]));
+        }
+    }
+}
+
+GL_INLINE void GL_FN(affine_rows)(const float *w, ptrdiff_t w_row, ptrdiff_t w_col, const float *bias,
+                                  const float *x, float *z, float *relu_y, ptrdiff_t outs, ptrdiff_t depth,
+                                  ptrdiff_t ld, ptrdiff_t b0, const int BB) {
+    ptrdiff_t o = 0;
+    for (; o + GL_AFFINE_OB <= outs; o += GL_AFFINE_OB)
+        GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, GL_AFFINE_OB, BB);
+    switch (outs - o) {
+    case 1: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 1, BB); break;
+    case 2: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 2, BB); break;
+    case 3: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 3, BB); break;
+    case 4: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 4, BB); break;
+    default: break;
+    }
+}
+
+GL_TARGET static void GL_FN(affine_fm)(const float *w, ptrdiff_t w_row, ptrdiff_t w_col, const float *bias,
+                                       const float *x, float *z, float *relu_y, ptrdiff_t outs, ptrdiff_t depth,
+                                       ptrdiff_t ld) {
+    ptrdiff_t b = 0;
+#if GL_AFFINE_BB > 1
+    for (; b + 8 * GL_AFFINE_BB <= ld; b += 8 * GL_AFFINE_BB)
+        GL_FN(affine_rows)(w, w_row, w_col, bias, x, z, relu_y, outs, depth, ld, b, GL_AFFINE_BB);
+#endif
+    for (; b < ld; b += 8) GL_FN(affine_rows)(w, w_row, w_col, bias, x, z, relu_y, outs, depth, ld, b, 1);
+}
+
+// MARK: - Weight gradient, feature-major
+
+#define GL_WGRAD_OB 2
+
+/// `OB` outputs × `IB` inputs of `dw` starting at (`o0`, `i0`).
+GL_INLINE void GL_FN(wgrad_block)(const float *dz, const float *x, float *dw, ptrdiff_t ins, ptrdiff_t ld,
+                                  ptrdiff_t rows, ptrdiff_t o0, ptrdiff_t i0, const int OB, const int IB) {
+    glf8 acc[GL_WGRAD_OB][GL_WGRAD_IB];
+    for (int j = 0; j < OB; j++)
+        for (int i = 0; i < IB; i++) acc[j][i] = (glf8){0, 0, 0, 0, 0, 0, 0, 0};
+    const float *dp = dz + o0 * ld, *xp = x + i0 * ld;
+    ptrdiff_t full = rows & ~(ptrdiff_t)7, b = 0;
+    for (; b < full; b += 8) {
+        glf8 d[GL_WGRAD_OB];
+        for (int j = 0; j < OB; j++) d[j] = GL_FN(load)(dp + j * ld + b);
+        for (int i = 0; i < IB; i++) {
+            glf8 xv = GL_FN(load)(xp + i * ld + b);
+            for (int j = 0; j < OB; j++) acc[j][i] = GL_MADD(acc[j][i], d[j], xv);
+        }
+    }
+    if (b < rows) {
+        // The last, partial vector: padding lanes are cleared in both operands.
+        gli8 mask = (gli8){0, 1, 2, 3, 4, 5, 6, 7} < (int32_t)(rows - b);
+        glf8 d[GL_WGRAD_OB];
+        for (int j = 0; j < OB; j++) d[j] = (glf8)((gli8)GL_FN(load)(dp + j * ld + b) & mask);
+        for (int i = 0; i < IB; i++) {
+            glf8 xv = (glf8)((gli8)GL_FN(load)(xp + i * ld + b) & mask);
+            for (int j = 0; j < OB; j++) acc[j][i] = GL_MADD(acc[j][i], d[j], xv);
+        }
+    }
+    for (int j = 0; j < OB; j++)
+        for (int i = 0; i < IB; i++) dw[(o0 + j) * ins + i0 + i] = GL_FN(hsum)(acc[j][i]);
+}
+
+GL_INLINE void GL_FN(wgrad_outputs)(const float *dz, const float *x, float *dw, ptrdiff_t ins, ptrdiff_t ld,
+                                    ptrdiff_t rows, ptrdiff_t o0, const int OB) {
+    ptrdiff_t i = 0;
+    for (; i + GL_WGRAD_IB <= ins; i += GL_WGRAD_IB)
+        GL_FN(wgrad_block)(dz, x, dw, ins, ld, rows, o0, i, OB, GL_WGRAD_IB);
+    switch (ins - i) {
+    case 1: GL_FN(wgrad_block)(dz, x, dw, ins, ld, rows, o0, i, OB, 1); break;
+#if GL_WGRAD_IB > 2
+    case 2: GL_FN(wgrad_block)(dz, x, dw, ins, ld, rows, o0, i, OB, 2); break;
+#endif
+#if GL_WGRAD_IB > 3
+    case 3: GL_FN(wgrad_block)(dz, x, dw, ins, ld, rows, o0, i, OB, 3); break;
+#endif
+#if GL_WGRAD_IB > 4
+    case 4: GL_FN(wgrad_block)(dz, x, dw, ins, ld, rows, o0, i, OB, 4); break;
+#endif
+    default: break;
+    }
+}
+
+/// `db[o0 + j] = Σ_b dz[(o0 + j)·ld + b]` for `j < OB`, in the order of the weight gradient.
+GL_INLINE void GL_FN(bgrad_block)(const float *dz, float *db, ptrdiff_t ld, ptrdiff_t rows,
+                                  ptrdiff_t o0, const int OB) {
+    glf8 acc[4];
+    for (int j = 0; j < OB; j++) acc[j] = (glf8){0, 0, 0, 0, 0, 0, 0, 0};
+    const float *dp = dz + o0 * ld;
+    ptrdiff_t full = rows & ~(ptrdiff_t)7, b = 0;
+    for (; b < full; b += 8)
+        for (int j = 0; j < OB; j++) acc[j] = acc[j] + GL_FN(load)(dp + j * ld + b);
+    if (b < rows) {
+        gli8 mask = (gli8){0, 1, 2, 3, 4, 5, 6, 7} < (int32_t)(rows - b);
+        for (int j = 0; j < OB; j++) acc[j] = acc[j] + (glf8)((gli8)GL_FN(load)(dp + j * ld + b) & mask);
+    }
+    for (int j = 0; j < OB; j++) db[o0 + j] = GL_FN(hsum)(acc[j]);
+}
+
+GL_TARGET static void GL_FN(weight_gradient_fm)(const float *dz, const float *x, float *dw, float *db,
+                                                ptrdiff_t outs, ptrdiff_t ins, ptrdiff_t ld, ptrdiff_t rows) {
+    ptrdiff_t o = 0;
+    for (; o + GL_WGRAD_OB <= outs; o += GL_WGRAD_OB) GL_FN(wgrad_outputs)(dz, x, dw, ins, ld, rows, o, GL_WGRAD_OB);
+    if (o < outs) GL_FN(wgrad_outputs)(dz, x, dw, ins, ld, rows, o, 1);
+    if (!db) return;
+    o = 0;
+    for (; o + 4 <= outs; o += 4) GL_FN(bgrad_block)(dz, db, ld, rows, o, 4);
+    switch (outs - o) {
+    case 1: GL_FN(bgrad_block)(dz, db, ld, rows, o, 1); break;
+    case 2: GL_FN(bgrad_block)(dz, db, ld, rows, o, 2); break;
+    case 3: GL_FN(bgrad_block)(dz, db, ld, rows, o, 3); break;
+    default: break;
+    }
+}
+
+// MARK: - Transpose
+
+/// The 8×8 block at `src` (row stride `src_ld`) transposed into `dst` (row stride `dst_ld`).
+GL_INLINE void GL_FN(transpose8x8)(const float *src, ptrdiff_t src_ld, float *dst, ptrdiff_t dst_ld) {
+    glf8 r0 = GL_FN(load)(src), r1 = GL_FN(load)(src + src_ld), r2 = GL_FN(load)(src + 2 * src_ld),
+         r3 = GL_FN(load)(src + 3 * src_ld), r4 = GL_FN(load)(src + 4 * src_ld), r5 = GL_FN(load)(src + 5 * src_ld),
+         r6 = GL_FN(load)(src + 6 * src_ld), r7 = GL_FN(load)(src + 7 * src_ld);
+    glf8 t0 = __builtin_shufflevector(r0, r1, 0, 8, 1, 9, 4, 12, 5, 13);
+    glf8 t1 = __builtin_shufflevector(r0, r1, 2, 10, 3, 11, 6, 14, 7, 15);
+    glf8 t2 = __builtin_shufflevector(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13);
+    glf8 t3 = __builtin_shufflevector(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15);
+    glf8 t4 = __builtin_shufflevector(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13);
+    glf8 t5 = __builtin_shufflevector(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15);
+    glf8 t6 = __builtin_shufflevector(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13);
+    glf8 t7 = __builtin_shufflevector(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);
+    glf8 u0 = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
+    glf8 u1 = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+    glf8 u2 = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
+    glf8 u3 = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+    glf8 u4 = __builtin_shufflevector(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13);
+    glf8 u5 = __builtin_shufflevector(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
+    glf8 u6 = __builtin_shufflevector(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13);
+    glf8 u7 = __builtin_shufflevector(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
+    GL_FN(store)(dst, __builtin_shufflevector(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11));
+    GL_FN(store)(dst + dst_ld, __builtin_shufflevector(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11));
+    GL_FN(store)(dst + 2 * dst_ld, __builtin_shufflevector(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11));
+    GL_FN(store)(dst + 3 * dst_ld, __builtin_shufflevector(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11));
+    GL_FN(store)(dst + 4 * dst_ld, __builtin_shufflevector(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15));
+    GL_FN(store)(dst + 5 * dst_ld, __builtin_shufflevector(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15));
+    GL_FN(store)(dst + 6 * dst_ld, __builtin_shufflevector(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15));
+    GL_FN(store)(dst + 7 * dst_ld, __builtin_shufflevector(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15));
+}
+
+GL_TARGET static void GL_FN(transpose)(const float *src, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t src_ld,
+                                       float *dst, ptrdiff_t dst_ld) {
+    if (rows < 8 || cols < 8) {
+        for (ptrdiff_t r = 0; r < rows; r++)
+            for (ptrdiff_t c = 0; c < cols; c++) dst[c * dst_ld + r] = src[r * src_ld + c];
+        return;
+    }
+    // 8×8 blocks; a last partial block row or column is done as a block that overlaps the one
+    // before it (its elements are written twice, with the same values).
+    for (ptrdiff_t r0 = 0; r0 < rows; r0 += 8) {
+        ptrdiff_t r = r0 + 8 <= rows ? r0 : rows - 8;
+        for (ptrdiff_t c0 = 0; c0 < cols; c0 += 8) {
+            ptrdiff_t c = c0 + 8 <= cols ? c0 : cols - 8;
+            GL_FN(transpose8x8)(src + r * src_ld + c, src_ld, dst + c * dst_ld + r, dst_ld);
+        }
+    }
+}
+
+// MARK: - Elementwise functions
+//
+// Cephes' expf and tanhf reductions and polynomials, the same operations in the same order as
+// GradTensor's former Swift SIMD8 versions (so results did not change when they moved here):
+// within 2 ulp of the correctly rounded results over the whole range.
+// Sixteen lanes at a time: the polynomials are long chains of dependent operations, and two
+// (AVX) or four (SSE2) independent chains side by side keep the pipelines busy.
+
+GL_INLINE glfE GL_FN(loadE)(const float *p) {
+    glfE v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+GL_INLINE void GL_FN(storeE)(float *p, glfE v) { __builtin_memcpy(p, &v, sizeof v); }
+
+GL_INLINE glfE GL_FN(splatE)(float s) { return (glfE){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+
+GL_INLINE glfE GL_FN(selectE)(gliE mask, glfE a, glfE b) {
+    return (glfE)(((gliE)a & mask) | ((gliE)b & ~mask));
+}
+
+/// `x = n·ln 2 + r` with `|r| ≤ ln2/2`: `e^r` by a degree-6 polynomial, and `n`.
+GL_INLINE glfE GL_FN(exp_reduced)(glfE x, gliE *exponent) {
+    // Round to the nearest integer by adding 1.5·2²³, which leaves n in the low mantissa bits.
+    glfE shifted = x * 1.442695040888963f + 12582912.0f;
+    glfE n = shifted - 12582912.0f;
+    glfE r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    glfE p = GL_FN(splatE)(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    *exponent = (gliE)shifted - 0x4B400000;
+    return p;
+}
+
+/// `e^x`; saturates to `+∞` above 88.72 and to 0 below −103; NaN stays NaN.
+GL_INLINE glfE GL_FN(exp)(glfE x) {
+    gliE low = x < -103.0f, high = x > 88.72f;
+    glfE clamped = GL_FN(selectE)(low, GL_FN(splatE)(-103.0f), x);
+    clamped = GL_FN(selectE)(high, GL_FN(splatE)(88.72f), clamped);
+    gliE ni;
+    glfE p = GL_FN(exp_reduced)(clamped, &ni);
+    // 2^n in two factors so that n down to −149 (subnormal results) stays exact.
+    gliE half = ni >> 1;
+    glfE scale1 = (glfE)((gluE)(half + 127) << 23);
+    glfE scale2 = (glfE)((gluE)(ni - half + 127) << 23);
+    glfE result = p * scale1 * scale2;
+    result = GL_FN(selectE)(high, GL_FN(splatE)(__builtin_inff()), result);
+    result = GL_FN(selectE)(low, GL_FN(splatE)(0.0f), result);
+    return GL_FN(selectE)(x != x, x, result);
+}
+
+/// `e^t` for `−87.33 ≤ t ≤ 0` (normal results only), without the guards of `exp`.
+GL_INLINE glfE GL_FN(exp_nonpositive_normal)(glfE t) {
+    gliE ni;
+    glfE p = GL_FN(exp_reduced)(t, &ni);
+    return p * (glfE)((gluE)(ni + 127) << 23);
+}
+
+/// `−|x|`, by setting the sign bit.
+GL_INLINE glfE GL_FN(negative_magnitude)(glfE x) { return (glfE)((gluE)x | 0x80000000u); }
+
+/// `1 / (1 + e^(−x))` for `x ≥ 0` and `e^x / (1 + e^x)` below, with `e = e^(−|x|)`; vectors
+/// where `e` would be subnormal (`|x| > 87.33`) or that hold a NaN take the guarded `exp`.
+GL_TARGET static __attribute__((noinline)) glfE GL_FN(exp_outlined)(glfE x) { return GL_FN(exp)(x); }
+
+GL_INLINE glfE GL_FN(sigmoid)(glfE x) {
+    glfE t = GL_FN(negative_magnitude)(x);
+    glfE e;
+    // A call, not a select: the compiler would otherwise compute both and blend them.
+    if (__builtin_expect(__builtin_reduce_and(t >= -87.33f) != 0, 1)) e = GL_FN(exp_nonpositive_normal)(t);
+    else e = GL_FN(exp_outlined)(t);
+    glfE r = 1.0f / (1.0f + e);
+    return GL_FN(selectE)(x < 0.0f, e * r, r);
+}
+
+/// `tanh(x)`: an odd polynomial for `|x| < 0.625`, else `(1 − e)/(1 + e)` with
+/// `e = e^(−2|x|)` and the sign restored; `|x|` capped at 9. NaN for NaN.
+GL_INLINE glfE GL_FN(tanh_small)(glfE x) {
+    glfE z = x * x;
+    glfE small = GL_FN(splatE)(-5.70498872745e-3f);
+    small = small * z + 2.06390887954e-2f;
+    small = small * z - 5.37397155531e-2f;
+    small = small * z + 1.33314422036e-1f;
+    small = small * z - 3.33332819422e-1f;
+    return small * z * x + x;
+}
+
+GL_INLINE glfE GL_FN(tanh_large)(glfE x, glfE t) {
+    glfE capped = GL_FN(selectE)(t < -9.0f, GL_FN(splatE)(-9.0f), t);
+    glfE e = GL_FN(exp_nonpositive_normal)(2.0f * capped);
+    glfE large = (1.0f - e) / (1.0f + e);
+    return (glfE)((gluE)large | ((gluE)x & 0x80000000u));
+}
+
+GL_INLINE glfE GL_FN(tanh)(glfE x) {
+    glfE t = GL_FN(negative_magnitude)(x);
+    gliE isSmall = t > -0.625f;
+    glfE result;
+    // Each lane takes one of the two forms; a vector whose lanes all take the same form
+    // computes only that one (the values are the same either way).
+    if (__builtin_reduce_and(isSmall)) result = GL_FN(tanh_small)(x);
+    else if (!__builtin_reduce_or(isSmall)) result = GL_FN(tanh_large)(x, t);
+    else result = GL_FN(selectE)(isSmall, GL_FN(tanh_small)(x), GL_FN(tanh_large)(x, t));
+    return GL_FN(selectE)(x != x, x, result);
+}
+
+/// `max(x, 0)`, NaN for NaN, +0 for −0.
+GL_INLINE glfE GL_FN(relu)(glfE x) {
+    return GL_FN(selectE)((x > 0.0f) | (x != x), x, GL_FN(splatE)(0.0f));
+}
+
+GL_INLINE glfE GL_FN(apply)(int op, glfE x) {
+    switch (op) {
+    case GL_UNARY_RELU: return GL_FN(relu)(x);
+    case GL_UNARY_SIGMOID: return GL_FN(sigmoid)(x);
+    case GL_UNARY_TANH: return GL_FN(tanh)(x);
+    case GL_UNARY_EXP: return GL_FN(exp)(x);
+    default: return x * GL_FN(sigmoid)(x);  // GL_UNARY_SILU
+    }
+}
+
+/// One op over `n` elements, the tail through a zero-padded vector.
+GL_INLINE void GL_FN(map)(int op, const float *x, float *y, ptrdiff_t n) {
+    ptrdiff_t i = 0;
+    for (; i + GL_ELEMENTWISE_LANES <= n; i += GL_ELEMENTWISE_LANES)
+        GL_FN(storeE)(y + i, GL_FN(apply)(op, GL_FN(loadE)(x + i)));
+    if (i < n) {
+        float tail[GL_ELEMENTWISE_LANES] = {0};
+        for (ptrdiff_t j = 0; j < n - i; j++) tail[j] = x[i + j];
+        GL_FN(storeE)(tail, GL_FN(apply)(op, GL_FN(loadE)(tail)));
+        for (ptrdiff_t j = 0; j < n - i; j++) y[i + j] = tail[j];
+    }
+}
+
+GL_TARGET static void GL_FN(unary)(int op, const float *x, float *y, ptrdiff_t n) {
+    // One loop per op, so that the switch is decided outside the loop.
+    switch (op) {
+    case GL_UNARY_RELU: GL_FN(map)(GL_UNARY_RELU, x, y, n); break;
+    case GL_UNARY_SIGMOID: GL_FN(map)(GL_UNARY_SIGMOID, x, y, n); break;
+    case GL_UNARY_TANH: GL_FN(map)(GL_UNARY_TANH, x, y, n); break;
+    case GL_UNARY_EXP: GL_FN(map)(GL_UNARY_EXP, x, y, n); break;
+    default: GL_FN(map)(GL_UNARY_SILU, x, y, n); break;
+    }
+}
+
+/// `f'` as a factor of `dy`, from `x` and `y = f(x)`.
+GL_INLINE glfE GL_FN(derivative)(int op, glfE x, glfE y) {
+    switch (op) {
+    case GL_UNARY_RELU: return GL_FN(selectE)(x > 0.0f, GL_FN(splatE)(1.0f), GL_FN(splatE)(0.0f));
+    case GL_UNARY_SIGMOID: return y * (1.0f - y);
+    case GL_UNARY_TANH: return 1.0f - y * y;
+    default: return y;  // GL_UNARY_EXP
+    }
+}
+
+GL_INLINE void GL_FN(map_gradient)(int op, const float *x, const float *y, const float *dy, float *dx, ptrdiff_t n) {
+    ptrdiff_t i = 0;
+    for (; i + GL_ELEMENTWISE_LANES <= n; i += GL_ELEMENTWISE_LANES) {
+        glfE f = GL_FN(derivative)(op, GL_FN(loadE)(x + i), GL_FN(loadE)(y + i));
+        GL_FN(storeE)(dx + i, GL_FN(loadE)(dy + i) * f);
+    }
+    for (; i < n; i++) {
+        float xs = x[i], ys = y[i], f;
+        switch (op) {
+        case GL_UNARY_RELU: f = xs > 0.0f ? 1.0f : 0.0f; break;
+        case GL_UNARY_SIGMOID: f = ys * (1.0f - ys); break;
+        case GL_UNARY_TANH: f = 1.0f - ys * ys; break;
+        default: f = ys; break;
+        }
+        dx[i] = dy[i] * f;
+    }
+}
+
+GL_TARGET static void GL_FN(unary_gradient)(int op, const float *x, const float *y, const float *dy, float *dx, ptrdiff_t n) {
+    switch (op) {
+    case GL_UNARY_RELU: GL_FN(map_gradient)(GL_UNARY_RELU, x, y, dy, dx, n); break;
+    case GL_UNARY_SIGMOID: GL_FN(map_gradient)(GL_UNARY_SIGMOID, x, y, dy, dx, n); break;
+    case GL_UNARY_TANH: GL_FN(map_gradient)(GL_UNARY_TANH, x, y, dy, dx, n); break;
+    default: GL_FN(map_gradient)(GL_UNARY_EXP, x, y, dy, dx, n); break;
+    }
+}
+
+#undef GL_INLINE

@@ -1,0 +1,95 @@
+// Vector kernels for small layers, in C so that each can be compiled twice: once for the
+// baseline target (SSE2 on x86-64, NEON on arm64) and once with AVX2 enabled, picked at run
+// time from the CPU's feature bits. Both versions do the same IEEE operations in the same
+// order on every element (AVX2 only processes more lanes per instruction, and no FMA is used
+// where the Swift kernels do not use one), so results do not depend on the machine.
+//
+// "Feature-major" (FM) arrays hold a `[features, rows]` matrix with a row stride `ld` that is
+// a multiple of 8 (GL_LANES): element (feature f, row b) at `p[f * ld + b]`. Lanes from the
+// number of rows up to `ld` are padding: kernels compute them but never let them reach an
+// element of a real row.
+
+#ifndef GRADKERNELS_H
+#define GRADKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Lanes of one vector of the kernels; feature-major strides are multiples of it.
+#define GL_LANES 8
+
+/// The instruction sets the kernels are compiled for.
+enum gl_isa {
+    /// The target's baseline (SSE2 on x86-64).
+    GL_ISA_BASELINE = 0,
+    /// AVX2 without FMA (x86-64 only), when the CPU and the operating system support it.
+    GL_ISA_AVX2 = 1,
+};
+
+/// The elementwise functions with a vector kernel (their formulas are GradTensor's `UnaryOp`).
+enum gl_unary {
+    GL_UNARY_RELU = 1,
+    GL_UNARY_SIGMOID = 2,
+    GL_UNARY_TANH = 3,
+    GL_UNARY_EXP = 4,
+    GL_UNARY_SILU = 5,
+};
+
+/// The best instruction set this CPU supports (GL_ISA_AVX2 or GL_ISA_BASELINE).
+int gl_best_isa(void);
+
+/// The instruction set the kernels use now (the best one unless `gl_set_isa` chose another).
+int gl_current_isa(void);
+
+/// Uses `isa` if this CPU supports it, else the baseline; returns the instruction set in use.
+int gl_set_isa(int isa);
+
+/// `splatted[8i + l] = w[i]` for `i < count`, `l < 8`: the weights as `gl_affine_fm` reads them.
+void gl_splat(const float *w, ptrdiff_t count, float *splatted);
+
+/// `z[o·ld + b] = Σ_{k<depth} w(o, k) · x[k·ld + b]`, plus `bias[o]` after the sum when `bias`
+/// is not NULL, for `o < outs` and every lane `b < ld` (`ld` a multiple of 8), where
+/// `w(o, k)` is the weight at index `o·w_row + k·w_col` of the array that `gl_splat` made
+/// `ws` from (each weight repeated eight times, so the kernel loads rather than broadcasts).
+///
+/// Each sum runs over `k` in increasing order from +0, one rounded multiply and one rounded
+/// add per term (a fused multiply-add on arm64, as GradTensor's Swift gemm there), so every
+/// element is bit-identical to the row-major Swift gemm of the same product. `w_row = depth,
+/// w_col = 1` reads a `[outs, depth]` weight (forward: `zᵀ = W·xᵀ`); `w_row = 1, w_col = outs`
+/// reads its transpose (input gradient: `dxᵀ = Wᵀ·dzᵀ`). When `relu_y` is not NULL it also
+/// receives `relu(z)` (`z > 0 || z ≠ z ? z : +0`), in the same layout. Neither output may
+/// overlap `x`.
+void gl_affine_fm(const float *ws, ptrdiff_t w_row, ptrdiff_t w_col, const float *bias,
+                  const float *x, float *z, float *relu_y, ptrdiff_t outs, ptrdiff_t depth, ptrdiff_t ld);
+
+/// `dw[o·ins + i] = Σ_{b<rows} dz[o·ld + b] · x[i·ld + b]` and, when `db` is not NULL,
+/// `db[o] = Σ_{b<rows} dz[o·ld + b]`, for feature-major `dz` (`[outs, ld]`) and `x`
+/// (`[ins, ld]`); padding lanes do not contribute.
+///
+/// Order: eight partial sums, lane `j` adding the terms of rows `b ≡ j (mod 8)` in increasing
+/// order, then `((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7))`.
+void gl_weight_gradient_fm(const float *dz, const float *x, float *dw, float *db,
+                           ptrdiff_t outs, ptrdiff_t ins, ptrdiff_t ld, ptrdiff_t rows);
+
+/// `y[i] = f(x[i])` for `i < n` (`x == y` allowed), `f` one of `enum gl_unary`.
+/// Returns 0 (and writes nothing) for an unknown `op`.
+int gl_unary(int op, const float *x, float *y, ptrdiff_t n);
+
+/// `dx[i] = dy[i] · f'(x[i])` for `i < n`, with `y = f(x)` the forward output, for the ops
+/// whose derivative is a product with `dy` (relu: `x > 0 ? 1 : 0`, sigmoid: `y(1 − y)`,
+/// tanh: `1 − y²`, exp: `y`); `dx` may be `dy`. Returns 0 (and writes nothing) for an op
+/// without a vector gradient.
+int gl_unary_gradient(int op, const float *x, const float *y, const float *dy, float *dx, ptrdiff_t n);
+
+/// `dst[c·dst_ld + r] = src[r·src_ld + c]` for `r < rows`, `c < cols`.
+void gl_transpose(const float *src, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t src_ld,
+                  float *dst, ptrdiff_t dst_ld);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
