@@ -62,6 +62,8 @@ public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case labelCountMismatch(images: Int, labels: Int, imagesFile: String)
         /// The dimensions in an IDX header describe an impossible or unusable array.
         case badDimensions(String)
+        /// An argument of a generated data set (a count, a length) is out of range.
+        case badArgument(String)
         /// A gzip member header is malformed (wrong magic, method, reserved flags, header CRC).
         case badGzipHeader(String)
         /// The compressed (DEFLATE) data is invalid.
@@ -118,6 +120,7 @@ public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case .labelCountMismatch(let images, let labels, let imagesFile):
             "\(labels) labels for \(images) images in \(Self.quoted(imagesFile, limit: 200)) (expected one label per image)"
         case .badDimensions(let why): "bad dimensions: \(why)"
+        case .badArgument(let why): "bad argument: \(why)"
         case .badGzipHeader(let why): "not a valid gzip file: \(why)"
         case .corruptDeflate(let why): "corrupt compressed data: \(why)"
         case .checksumMismatch(let stored, let computed):

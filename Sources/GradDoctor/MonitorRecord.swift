@@ -46,6 +46,9 @@ public struct LayerStatistics: Codable, Sendable, Equatable {
     public var nonfiniteCount: Int
     /// `‖∂L/∂output‖₂`, once backward has reached this layer.
     public var outputGradientNorm: Double?
+    /// For recurrent layers: `‖∂L/∂h_t‖` for each time step `t` of the last layer of the
+    /// module (`RecurrentModule.hiddenGradientNorms`); nil for other layers.
+    public var hiddenGradientNorms: [Double]? = nil
 }
 
 /// Everything the monitor saw at one recorded step.

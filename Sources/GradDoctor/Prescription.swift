@@ -53,6 +53,8 @@ public enum Remedy: Codable, Sendable, Equatable {
     case raiseLearningRate(factor: Double)
     /// Replace the vanilla recurrent cell by an LSTM or GRU (recurrent networks only).
     case useLSTMOrGRU
+    /// Initialize the recurrent weights (`weight_hh`) orthogonally (recurrent networks only).
+    case orthogonalRecurrentWeights
 
     /// The remedy's kind in snake_case (`use_activation`, `clip_grad_norm`, ...).
     public var name: String {
@@ -65,6 +67,7 @@ public enum Remedy: Codable, Sendable, Equatable {
         case .lowerLearningRate: "lower_learning_rate"
         case .raiseLearningRate: "raise_learning_rate"
         case .useLSTMOrGRU: "use_lstm_or_gru"
+        case .orthogonalRecurrentWeights: "orthogonal_recurrent_weights"
         }
     }
 
@@ -81,6 +84,7 @@ public enum Remedy: Codable, Sendable, Equatable {
         case .lowerLearningRate(let factor): "lower the learning rate ×\(shortNumber(factor))"
         case .raiseLearningRate(let factor): "raise the learning rate ×\(shortNumber(factor))"
         case .useLSTMOrGRU: "use an LSTM or GRU cell"
+        case .orthogonalRecurrentWeights: "initialize the recurrent weights orthogonally"
         }
     }
 }

@@ -1,12 +1,17 @@
 import Foundation
+import GradData
 import GradDoctor
+import GradNN
 import GradReport
+import GradTensor
 
 extension CatalogExperiment {
     /// Runs every compared run and computes the conclusion; with `folder`, each run gets its own
     /// run folder inside it (named after the run) and the folder gets the comparison:
-    /// `summary.json` and `report.html` with every run.
+    /// `summary.json`, `summary.txt`, `report.html` with every run, and the sections' charts.
     ///
+    /// Experiments with an analysis (`analyze`) then train the runs it asks for and add its
+    /// tables and charts; experiments with a test set score every run on it after each epoch.
     /// - Parameters:
     ///   - seed: the data and weight seed.
     ///   - epochs: overrides the epochs of every run (nil: the experiment's own).
@@ -14,13 +19,35 @@ extension CatalogExperiment {
     ///   - progress: receives every run's steps; may stop the experiment.
     public func run(seed: UInt64 = 0, epochs: Int? = nil, folder: RunFolder? = nil,
                     progress: (any TrainingObserver)? = nil) throws -> ExperimentOutput {
+        let test = try testSet?()
+        func trainOne(_ spec: RunSpec) throws -> (SpecRunOutput, TestScore?) {
+            let runFolder = try folder.map { try RunFolder($0.url.appendingPathComponent(slug(spec.name))) }
+            guard let test else { return (try SpecRun.train(spec, folder: runFolder, progress: progress), nil) }
+            let scorer = TestSetScorer(data: test.data, loss: test.loss, forward: progress)
+            let output = try SpecRun.train(spec, folder: runFolder, progress: scorer)
+            return (output, scorer.score)
+        }
         var outputs: [SpecRunOutput] = []
+        var scores: [TestScore?] = []
         for spec in try specs(seed: seed, epochs: epochs) {
             if progress?.trainerShouldStop() == true { break }
-            let runFolder = try folder.map { try RunFolder($0.url.appendingPathComponent(slug(spec.name))) }
-            outputs.append(try SpecRun.train(spec, folder: runFolder, progress: progress))
+            let (output, score) = try trainOne(spec)
+            outputs.append(output)
+            scores.append(score)
         }
-        let output = ExperimentOutput(experiment: name, setup: summary, runs: outputs, conclusion: conclude(outputs))
+        var output = ExperimentOutput(experiment: name, setup: summary, runs: outputs, conclusion: "", testScores: scores)
+        if let analyze {
+            var context = ExperimentContext(runs: outputs, testScores: scores, seed: seed, epochs: epochs, trainRun: trainOne,
+                                            stopRequested: { progress?.trainerShouldStop() == true })
+            let analysis = try analyze(&context)
+            output.runs = context.runs + analysis.runs
+            output.testScores = context.testScores + analysis.testScores
+            output.sections = analysis.sections
+            output.conclusion = analysis.conclusion
+        } else {
+            output.conclusion = conclude(outputs)
+        }
+        if test == nil { output.testScores = [] }
         if let folder { try write(output, to: folder) }
         return output
     }
@@ -32,7 +59,17 @@ extension CatalogExperiment {
         let series = output.runs.map { (name: $0.spec.name, losses: $0.result.epochLosses) }
         try folder.write(RunCharts.lossCurves(series: series, logScale: nil).svg(), to: "loss.svg")
         var sections = [HTMLSection(title: "Conclusion", blocks: [.paragraph(output.conclusion)]),
-                        HTMLSection(title: "Runs", blocks: [.preformatted(output.table)])]
+                        HTMLSection(title: "Runs", blocks: [.preformatted(output.runsTable)])]
+        for section in output.sections {
+            var blocks: [HTMLBlock] = []
+            if !section.rows.isEmpty { blocks.append(.table(HTMLTable(header: section.columns, textRows: section.rows))) }
+            if !section.note.isEmpty { blocks.append(.paragraph(section.note)) }
+            if let (file, chart) = section.chart {
+                try folder.write(chart.svg(), to: file)
+                blocks.append(.chart(chart, caption: section.title))
+            }
+            sections.append(HTMLSection(title: section.title, blocks: blocks))
+        }
         if name == CatalogExperiment.gradientMonitoring.name, let record = output.runs.first?.result.record {
             let warnings = gradientNormWarnings(record)
             let rule = "Warnings when a weight's gradient norm is below \(formatNumber(Self.vanishingWarningNorm)) "
@@ -65,17 +102,22 @@ func slug(_ name: String) -> String {
 }
 
 /// The `--json` form and `summary.json` of an experiment: per-run summaries (with diagnosis),
-/// the conclusion and the total training time.
+/// the conclusion and the total training time; with the sections' tables and the runs'
+/// held-out scores for experiments that have them.
 public struct ExperimentSummary: Codable, Sendable {
     public var experiment: String
     public var setup: String
     public var runs: [RunSummary]
     public var conclusion: String
     public var trainSeconds: Double
+    /// The sections' tables (nil for experiments without any).
+    public var sections: [ExperimentSectionSummary]?
+    /// Each run's held-out score, parallel to `runs` (nil without a test set).
+    public var testScores: [TestScore?]?
 
     enum CodingKeys: String, CodingKey {
-        case experiment, setup, runs, conclusion
-        case trainSeconds = "train_seconds"
+        case experiment, setup, runs, conclusion, sections
+        case trainSeconds = "train_seconds", testScores = "test_scores"
     }
 
     /// The summary of an experiment's output.
@@ -85,5 +127,63 @@ public struct ExperimentSummary: Codable, Sendable {
         runs = output.runs.map(\.summary)
         conclusion = output.conclusion
         trainSeconds = output.runs.reduce(0) { $0 + $1.result.trainSeconds }
+        sections = output.sections.isEmpty ? nil : output.sections.map(ExperimentSectionSummary.init)
+        testScores = output.testScores.isEmpty ? nil : output.testScores
     }
+}
+
+/// One section of an experiment in `summary.json`: its table, note, figures and chart file.
+public struct ExperimentSectionSummary: Codable, Sendable {
+    /// The heading.
+    public var title: String
+    /// The column headings.
+    public var columns: [String]
+    /// The rows, formatted.
+    public var rows: [[String]]
+    /// The sentence under the table.
+    public var note: String
+    /// The named figures behind the table (finite ones only: JSON has no NaN or infinity).
+    public var figures: [String: Double]
+    /// The chart's file in the experiment's folder, if any.
+    public var chart: String?
+
+    /// The summary of a section.
+    public init(_ section: ExperimentSection) {
+        title = section.title
+        columns = section.columns
+        rows = section.rows
+        note = section.note
+        figures = section.figures.filter { $0.value.isFinite }
+        chart = section.chart?.file
+    }
+}
+
+/// Scores the model on held-out data after every epoch (evaluation mode, no graph), keeping
+/// the latest score, and forwards everything to another observer.
+final class TestSetScorer: TrainingObserver {
+    let data: Dataset<Float>
+    let loss: LossKind
+    let forward: (any TrainingObserver)?
+    private(set) var score: TestScore?
+
+    init(data: Dataset<Float>, loss: LossKind, forward: (any TrainingObserver)?) {
+        self.data = data
+        self.loss = loss
+        self.forward = forward
+    }
+
+    func trainer(didTake step: TrainingStep, model: any Module<Float>) { forward?.trainer(didTake: step, model: model) }
+
+    func trainer(didFinish epoch: TrainingEpoch, model: any Module<Float>) {
+        model.eval()
+        let (value, accuracy) = withoutGradient {
+            let output = model(data.features)
+            return (Double(loss(output, data).scalar), loss.accuracy(output, data))
+        }
+        model.train()
+        score = TestScore(loss: value, accuracy: accuracy, epoch: epoch.epoch)
+        forward?.trainer(didFinish: epoch, model: model)
+    }
+
+    func trainerShouldStop() -> Bool { forward?.trainerShouldStop() ?? false }
 }

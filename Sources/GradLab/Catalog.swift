@@ -1,8 +1,17 @@
 import Foundation
+import GradData
 import GradDoctor
+import GradReport
 
 /// One experiment of the catalog: the runs it compares, each a spec, and how its conclusion
 /// is computed from their results.
+///
+/// Most experiments are their listed runs and a `conclude` closure. An experiment that needs
+/// more (runs chosen from the first runs' results, a theory table, a chart) also has an
+/// `analyze` closure, which gets the finished runs and returns further runs, sections (tables
+/// and charts, printed after the runs' table and written into the experiment's folder) and the
+/// conclusion; and one that reports accuracy on held-out data names a `testSet`, on which every
+/// run's model is scored after each epoch.
 public struct CatalogExperiment: Sendable {
     /// The catalog name (`seed-sigmoid-vs-relu`).
     public let name: String
@@ -10,8 +19,12 @@ public struct CatalogExperiment: Sendable {
     public let summary: String
     /// The compared runs as spec YAML, with `{seed}` and `{epochs}` to fill in.
     let runs: [(label: String, yaml: String, epochs: Int)]
-    /// The conclusion from the finished runs.
+    /// The conclusion from the finished runs (used when there is no `analyze`).
     let conclude: @Sendable ([SpecRunOutput]) -> String
+    /// Further runs, sections and the conclusion, computed after the listed runs; nil for none.
+    var analyze: (@Sendable (inout ExperimentContext) throws -> ExperimentAnalysis)? = nil
+    /// Held-out data every run is scored on after each epoch (loss and accuracy); nil for none.
+    var testSet: (@Sendable () throws -> (data: Dataset<Float>, loss: LossKind))? = nil
 
     /// The experiment's runs as specs.
     ///
@@ -28,35 +41,210 @@ public struct CatalogExperiment: Sendable {
     }
 }
 
+/// What an experiment's `analyze` closure works with: the finished runs and a way to train more
+/// (into the experiment's folder, with its progress observer and test set).
+public struct ExperimentContext {
+    /// The listed runs, finished, in order.
+    public var runs: [SpecRunOutput]
+    /// Held-out scores of `runs` (nil entries without a test set).
+    public var testScores: [TestScore?]
+    /// The experiment's seed.
+    public let seed: UInt64
+    /// The epochs override of the experiment (nil: each run's own).
+    public let epochs: Int?
+    /// Trains one more run as the listed runs were trained; returns it with its held-out score.
+    let trainRun: (RunSpec) throws -> (SpecRunOutput, TestScore?)
+    /// Whether the user asked to stop (Ctrl-C).
+    let stopRequested: () -> Bool
+
+    /// Trains one more run (its folder inside the experiment's, scored on the test set if any).
+    ///
+    /// - Parameter spec: the run.
+    public func train(_ spec: RunSpec) throws -> (SpecRunOutput, TestScore?) { try trainRun(spec) }
+
+    /// Whether the user asked to stop; an analysis should then return what it has.
+    public var shouldStop: Bool { stopRequested() }
+}
+
+/// What an experiment's `analyze` closure adds to its runs.
+public struct ExperimentAnalysis: Sendable {
+    /// Runs trained by the analysis, after the listed ones.
+    public var runs: [SpecRunOutput]
+    /// Their held-out scores (parallel to `runs`; nil entries without a test set).
+    public var testScores: [TestScore?]
+    /// Tables and charts.
+    public var sections: [ExperimentSection]
+    /// What the numbers show.
+    public var conclusion: String
+
+    /// An analysis.
+    ///
+    /// - Parameters:
+    ///   - runs: further runs.
+    ///   - testScores: their held-out scores (default: none).
+    ///   - sections: tables and charts.
+    ///   - conclusion: the conclusion.
+    public init(runs: [SpecRunOutput] = [], testScores: [TestScore?]? = nil, sections: [ExperimentSection] = [],
+                conclusion: String) {
+        self.runs = runs
+        self.testScores = testScores ?? Array(repeating: nil, count: runs.count)
+        self.sections = sections
+        self.conclusion = conclusion
+    }
+}
+
+/// A run's loss and accuracy on held-out data after its last finished epoch.
+public struct TestScore: Codable, Sendable, Equatable {
+    /// The loss on the held-out examples.
+    public var loss: Double
+    /// The fraction classified right (nil for regression losses).
+    public var accuracy: Double?
+    /// The epoch (0-based) after which it was measured.
+    public var epoch: Int
+
+    /// A score.
+    public init(loss: Double, accuracy: Double?, epoch: Int) {
+        self.loss = loss
+        self.accuracy = accuracy
+        self.epoch = epoch
+    }
+}
+
+/// A part of an experiment's output beyond the runs' table: a titled table (printed, written
+/// to `summary.txt`, `summary.json` and the report), an optional note and an optional chart
+/// (written as `chartFile` in the experiment's folder and drawn in the report).
+public struct ExperimentSection: Sendable {
+    /// The heading.
+    public var title: String
+    /// The column headings.
+    public var columns: [String]
+    /// The rows, formatted.
+    public var rows: [[String]]
+    /// A sentence under the table (what the columns mean); empty for none.
+    public var note: String
+    /// Named figures behind the table (`measured σ_w=1`), for tests and JSON.
+    public var figures: [String: Double]
+    /// The chart's file name in the experiment's folder (`atlas.svg`) and the chart; nil for none.
+    public var chart: (file: String, chart: any Chart)?
+
+    /// A section.
+    ///
+    /// - Parameters:
+    ///   - title: the heading.
+    ///   - columns: column headings.
+    ///   - rows: formatted rows (as many cells as columns).
+    ///   - note: a sentence under the table.
+    ///   - figures: named figures.
+    ///   - chart: a chart and its file name.
+    public init(title: String, columns: [String], rows: [[String]], note: String = "", figures: [String: Double] = [:],
+                chart: (file: String, chart: any Chart)? = nil) {
+        precondition(rows.allSatisfy { $0.count == columns.count },
+                     "ExperimentSection \(title): rows of \(rows.map(\.count)) cells for \(columns.count) columns")
+        self.title = title
+        self.columns = columns
+        self.rows = rows
+        self.note = note
+        self.figures = figures
+        self.chart = chart
+    }
+
+    /// The section as text: the title, a fixed-width table and the note.
+    public var text: String {
+        var lines = [title, String(repeating: "=", count: title.count)]
+        if !rows.isEmpty || !columns.isEmpty { lines.append(fixedWidthTable([columns] + rows)) }
+        if !note.isEmpty { lines.append(note) }
+        if let chart { lines.append("chart: \(chart.file)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Rows of cells as a fixed-width table, the first row a header underlined with dashes.
+func fixedWidthTable(_ rows: [[String]]) -> String {
+    guard let header = rows.first else { return "" }
+    let widths = (0..<header.count).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+    return rows.enumerated().map { i, row in
+        let line = zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        return i == 0 ? line + "\n" + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") : line
+    }.joined(separator: "\n")
+}
+
 /// The outcome of a catalog experiment: its runs and the conclusion computed from them.
 public struct ExperimentOutput: Sendable {
     /// The experiment's name.
     public var experiment: String
     /// What was run, in one sentence.
     public var setup: String
-    /// The runs, in the experiment's order.
+    /// The runs, in the experiment's order (the listed runs, then those its analysis added).
     public var runs: [SpecRunOutput]
     /// What the numbers show.
     public var conclusion: String
+    /// Tables and charts beyond the runs' table (empty for most experiments).
+    public var sections: [ExperimentSection] = []
+    /// Each run's held-out score, parallel to `runs` (nil entries when the experiment has no test set).
+    public var testScores: [TestScore?] = []
 
-    /// A fixed-width comparison table of the runs.
+    /// An output.
+    ///
+    /// - Parameters:
+    ///   - experiment: the experiment's name.
+    ///   - setup: what was run.
+    ///   - runs: the runs.
+    ///   - conclusion: the conclusion.
+    ///   - sections: tables and charts.
+    ///   - testScores: held-out scores, parallel to `runs` (default: none).
+    public init(experiment: String, setup: String, runs: [SpecRunOutput], conclusion: String,
+                sections: [ExperimentSection] = [], testScores: [TestScore?] = []) {
+        self.experiment = experiment
+        self.setup = setup
+        self.runs = runs
+        self.conclusion = conclusion
+        self.sections = sections
+        self.testScores = testScores
+    }
+
+    /// The run of that name, if any.
+    public func run(named name: String) -> SpecRunOutput? { runs.first { $0.spec.name == name } }
+
+    /// The held-out score of the run of that name, if any.
+    public func testScore(named name: String) -> TestScore? {
+        guard let index = runs.firstIndex(where: { $0.spec.name == name }), index < testScores.count else { return nil }
+        return testScores[index]
+    }
+
+    /// The section with that title, if any.
+    public func section(titled title: String) -> ExperimentSection? { sections.first { $0.title == title } }
+
+    /// A fixed-width comparison table of the runs, followed by the sections' tables.
     public var table: String {
-        var rows = [["run", "final loss", "best loss", "first |∇W|", "last |∇W|", "first/last", "finite", "diagnosis"]]
-        for run in runs {
+        ([runsTable] + sections.map(\.text)).joined(separator: "\n\n")
+    }
+
+    /// A fixed-width comparison table of the runs alone (with test accuracy when measured).
+    public var runsTable: String {
+        let scored = testScores.contains { $0 != nil }
+        var header = ["run", "final loss", "best loss", "first |∇W|", "last |∇W|", "first/last", "finite", "diagnosis"]
+        if scored { header.insert("test acc", at: 3) }
+        var rows = [header]
+        for (index, run) in runs.enumerated() {
             let s = run.summary
-            rows.append([s.name, formatNumber(s.finalLoss), formatNumber(s.bestLoss),
-                         formatNumber(s.firstLayerGradientNorm ?? .nan), formatNumber(s.lastLayerGradientNorm ?? .nan),
-                         formatNumber(s.gradientRatio ?? .nan),
-                         s.finite ? "yes" : "no (step \(run.result.steps - 1))",
-                         run.diagnosis.map(diagnosisWords) ?? "-"])
+            var row = [s.name, formatNumber(s.finalLoss), formatNumber(s.bestLoss),
+                       formatNumber(s.firstLayerGradientNorm ?? .nan), formatNumber(s.lastLayerGradientNorm ?? .nan),
+                       formatNumber(s.gradientRatio ?? .nan),
+                       s.finite ? "yes" : "no (step \(run.result.steps - 1))",
+                       run.diagnosis.map(diagnosisWords) ?? "-"]
+            if scored {
+                let score = index < testScores.count ? testScores[index] : nil
+                row.insert(score?.accuracy.map(percent) ?? "-", at: 3)
+            }
+            rows.append(row)
         }
-        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
-        return rows.enumerated().map { i, row in
-            let line = zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            return i == 0 ? line + "\n" + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") : line
-        }.joined(separator: "\n")
+        return fixedWidthTable(rows)
     }
 }
+
+/// A fraction as a percentage with one decimal (`0.6812` → `68.1%`).
+func percent(_ x: Double) -> String { x.isFinite ? String(format: "%.1f%%", 100 * x) : formatNumber(x) }
 
 /// The diagnosis in a few words: the state and the kinds found (`critical: exploding, nonfinite`).
 func diagnosisWords(_ d: Diagnosis) -> String {
@@ -75,6 +263,7 @@ extension CatalogExperiment {
     /// Every experiment, in `gradlab list` order.
     public static let all: [CatalogExperiment] = [
         sigmoidVsReLU, clipping, xavierVsKaiming, spiralSigmoid, gradientMonitoring, remedies,
+        he2015Depth30(), glorot2010Saturation(), residualDepth(), batchNormSigmoid(), edgeOfChaos(), atlas(), mnist1d(),
     ]
 
     /// The experiment of that name.

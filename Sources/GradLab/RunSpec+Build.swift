@@ -32,7 +32,8 @@ extension RunSpec {
             // that keeps its input's width is one `Residual` block `x + F(x)`.
             let network = Sequential<Float>.mlp(
                 inputSize: mlp.input, hiddenSizes: mlp.hidden, outputSize: mlp.output, activation: mlp.activation,
-                outputActivation: mlp.outputActivation, batchNorm: mlp.batchNorm, residual: mlp.residual, generator: generator)
+                outputActivation: mlp.outputActivation, batchNorm: mlp.batchNorm, residual: mlp.residual,
+                residualScaling: mlp.residualScaling, generator: generator)
             if mlp.initializer != .default || mlp.biasInitializer != nil {
                 do {
                     try initializeLinearLayers(in: network, weight: mlp.initializer, bias: mlp.biasInitializer ?? .default,
@@ -130,6 +131,13 @@ extension RunSpec {
             full = try BundledData.digits(encoding: labels, as: Float.self)
         case .mnist1d(let split, let labels):
             full = try BundledData.mnist1d(split: split, encoding: labels, as: Float.self)
+        case .adding(let count, let length):
+            full = try SyntheticData.adding(count: count, length: length, seed: data.seed, as: Float.self)
+        case .copy(let count, let symbols, let length, let delay):
+            full = try SyntheticData.copyTask(count: count, symbols: symbols, length: length, delay: delay, seed: data.seed, as: Float.self)
+        case .paritySequence(let count, let length, let running, let signed):
+            full = try SyntheticData.paritySequence(count: count, length: length, running: running, signed: signed,
+                                                    seed: data.seed, as: Float.self)
         case .csv(let csv):
             let url = dataFile ?? URL(fileURLWithPath: csv.path)
             let options = CSVOptions(header: csv.header, target: csv.target, task: csv.task,
@@ -141,7 +149,7 @@ extension RunSpec {
             full = try IDXLoader.load(images: URL(fileURLWithPath: images), labels: URL(fileURLWithPath: labels),
                                       scale: scale, encoding: encoding, as: Float.self)
         }
-        try checkWidths(full, classCount: classCount, kind: source.kind)
+        try checkWidths(full, classCount: classCount, kind: source.kind, layout: source.sequenceLayout)
 
         var trainSet = full
         var validationSet: Dataset<Float>?
@@ -160,11 +168,12 @@ extension RunSpec {
 
     /// Checks the model's input width against the features and its output width against the
     /// targets (the classes for cross-entropy).
-    private func checkWidths(_ full: Dataset<Float>, classCount: Int?, kind: String) throws(SpecError) {
+    private func checkWidths(_ full: Dataset<Float>, classCount: Int?, kind: String, layout: SequenceLayout?) throws(SpecError) {
         let (inputPath, outputPath) = widthPaths
         let features = full.features.shape[1]
         if model.inputWidth != features {
-            throw specError(inputPath, "expected \(features) to match the data (\(kind) has \(features) feature\(features == 1 ? "" : "s") per example), found \(model.inputWidth)")
+            let shape = layout.map { " (\($0.steps) steps × \($0.channels) channel\($0.channels == 1 ? "" : "s"), flattened)" } ?? ""
+            throw specError(inputPath, "expected \(features) to match the data (\(kind) has \(features) feature\(features == 1 ? "" : "s") per example\(shape)), found \(model.inputWidth)")
         }
         let targetWidth = full.targets.shape[1]
         if train.loss == .crossEntropy {

@@ -59,6 +59,8 @@ extension RunSpec {
             spec.train.optimizer.learningRate = lr
         case .useLSTMOrGRU:
             throw notApplicable(remedy, "the model has no recurrent cell to replace (spec files describe feed-forward networks)")
+        case .orthogonalRecurrentWeights:
+            throw notApplicable(remedy, "the model has no recurrent weights (spec files describe feed-forward networks)")
         }
         if case .mlp(let m) = spec.model, let (key, problem) = m.consistencyProblem() {
             throw notApplicable(remedy, "model.mlp.\(key): \(problem)")

@@ -381,7 +381,10 @@ extension ModelSpec {
 }
 
 extension MLPSpec {
-    static let keys = ["input", "hidden", "output", "activation", "output_activation", "init", "bias_init", "batch_norm", "residual"]
+    static let keys = ["input", "hidden", "output", "activation", "output_activation", "init", "bias_init", "batch_norm", "residual",
+                       "residual_scaling"]
+    /// The names `residual_scaling` accepts (`skip_init` is the same scheme as `rezero`).
+    static let residualScalingNames = ["none", "rezero", "skip_init"]
     static let activationNames = Activation.allCases.map(\.rawValue)
 
     static func read(_ node: SpecNode, _ path: String, _ reader: SpecReader) throws(SpecError) -> MLPSpec {
@@ -407,7 +410,8 @@ extension MLPSpec {
             input: input, hidden: hidden, output: output, activation: activation,
             outputActivation: outputName == "none" ? nil : Activation(rawValue: outputName),
             initializer: initializer, biasInitializer: bias == .default ? nil : bias,
-            batchNorm: try f.bool("batch_norm", false), residual: try f.bool("residual", false))
+            batchNorm: try f.bool("batch_norm", false), residual: try f.bool("residual", false),
+            residualScaling: try f.choice("residual_scaling", "none", residualScalingNames) == "none" ? .none : .reZero)
         if let (key, problem) = spec.consistencyProblem() { throw f.fail(key, problem) }
         return spec
     }
@@ -416,6 +420,9 @@ extension MLPSpec {
     func consistencyProblem() -> (String, String)? {
         if let problem = gainProblem(initializer, activation: activation.rawValue, parameter: nil) { return ("init", problem) }
         if let bias = biasInitializer, let problem = biasProblem(bias) { return ("bias_init", problem) }
+        if residualScaling != .none && !residual {
+            return ("residual_scaling", "residual_scaling scales the branch of residual blocks; set residual: true too")
+        }
         if residual, !zip(hidden, hidden.dropFirst()).contains(where: { $0 == $1 }) {
             return ("residual", "residual blocks x + f(x) wrap the hidden layers that keep their input's width, "
                     + "and hidden \(hidden) has none after the first (write e.g. [\(hidden.first ?? 10), \(hidden.first ?? 10)])")
@@ -680,6 +687,8 @@ extension DataSpec {
         "linear": ["count", "noise", "slope", "intercept"], "spiral": ["count", "classes"], "xor": ["count", "noise"],
         "circles": ["count", "noise", "factor"], "parity": ["bits", "count", "signed"], "digits": ["labels"],
         "mnist1d": ["split", "labels"], "csv": ["path", "target", "header", "labels", "delimiter"],
+        "adding": ["count", "length"], "copy": ["count", "symbols", "length", "delay"],
+        "parity_sequence": ["count", "length", "running", "signed"],
         "idx": ["images", "labels", "scale", "encoding"],
     ]
 
@@ -726,6 +735,14 @@ extension DataSpec {
         case "mnist1d":
             let split = BundledData.Split(rawValue: try f.choice("split", "train", BundledData.Split.allCases.map(\.rawValue)))!
             source = .mnist1d(split: split, labels: try encoding("labels"))
+        case "adding":
+            source = .adding(count: try f.int("count", 1000, min: 1), length: try f.int("length", 50, min: 2))
+        case "copy":
+            source = .copy(count: try f.int("count", 1000, min: 1), symbols: try f.int("symbols", 8, min: 1, max: 100_000),
+                           length: try f.int("length", 10, min: 1, max: 1_000_000), delay: try f.int("delay", 20, min: 1, max: 1_000_000))
+        case "parity_sequence":
+            source = .paritySequence(count: try f.int("count", 1000, min: 1), length: try f.int("length", 20, min: 1),
+                                     running: try f.bool("running", false), signed: try f.bool("signed", false))
         case "csv":
             let file = try filePath("path", "the CSV file's path")
             var target = CSVOptions.TargetColumn.index(-1)

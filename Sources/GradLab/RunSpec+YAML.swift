@@ -483,6 +483,7 @@ extension MLPSpec {
             ("activation", .plain(activation.rawValue)), ("output_activation", .plain(outputActivation?.rawValue ?? "none")),
             ("init", initializer.specNode), ("bias_init", (biasInitializer ?? .default).specNode),
             ("batch_norm", .bool(batchNorm)), ("residual", .bool(residual)),
+            ("residual_scaling", .plain(residualScaling == .none ? "none" : "rezero")),
         ], flow: false)
     }
 }
@@ -558,6 +559,12 @@ extension DataSpec {
             fields += [("labels", encoding(labels))]
         case .mnist1d(let split, let labels):
             fields += [("split", .plain(split.rawValue)), ("labels", encoding(labels))]
+        case .adding(let count, let length):
+            fields += [("count", .int(count)), ("length", .int(length))]
+        case .copy(let count, let symbols, let length, let delay):
+            fields += [("count", .int(count)), ("symbols", .int(symbols)), ("length", .int(length)), ("delay", .int(delay))]
+        case .paritySequence(let count, let length, let running, let signed):
+            fields += [("count", .int(count)), ("length", .int(length)), ("running", .bool(running)), ("signed", .bool(signed))]
         case .csv(let csv):
             let target: SpecNode = switch csv.target {
             case .last: .int(-1)

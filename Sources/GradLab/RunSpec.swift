@@ -113,7 +113,7 @@ public enum ModelSpec: Codable, Sendable, Equatable {
 /// (+ output activation), with the parameter names of the equivalent `nn.Sequential`.
 ///
 /// Spec keys: `input`, `hidden`, `output`, `activation`, `output_activation`, `init`,
-/// `bias_init`, `batch_norm`, `residual`.
+/// `bias_init`, `batch_norm`, `residual`, `residual_scaling`.
 public struct MLPSpec: Codable, Sendable, Equatable {
     /// Features per example (≥ 1); required.
     public var input: Int
@@ -135,6 +135,10 @@ public struct MLPSpec: Codable, Sendable, Equatable {
     public var batchNorm: Bool
     /// Residual blocks `x + act(Linear(x))` around the hidden layers of equal width.
     public var residual: Bool
+    /// The residual blocks' branch scaling (`residual_scaling`): `none` (default, `x + F(x)`) or
+    /// `rezero` (`x + α·F(x)` with a learnable α starting at 0, ReZero / SkipInit; the spec
+    /// also accepts `skip_init`, the same scheme). Needs `residual: true`.
+    public var residualScaling: ResidualScaling
 
     /// An MLP spec; every parameter but the widths has the spec file's default.
     ///
@@ -148,9 +152,11 @@ public struct MLPSpec: Codable, Sendable, Equatable {
     ///   - biasInitializer: the biases' initializer (nil: PyTorch's default).
     ///   - batchNorm: batch norm after each hidden `Linear`.
     ///   - residual: residual blocks around the hidden layers.
+    ///   - residualScaling: the blocks' branch scaling (`.none` or `.reZero`).
     public init(input: Int, hidden: [Int] = [], output: Int, activation: Activation = .relu,
                 outputActivation: Activation? = nil, initializer: Initializer = .default,
-                biasInitializer: Initializer? = nil, batchNorm: Bool = false, residual: Bool = false) {
+                biasInitializer: Initializer? = nil, batchNorm: Bool = false, residual: Bool = false,
+                residualScaling: ResidualScaling = .none) {
         self.input = input
         self.hidden = hidden
         self.output = output
@@ -160,6 +166,7 @@ public struct MLPSpec: Codable, Sendable, Equatable {
         self.biasInitializer = biasInitializer
         self.batchNorm = batchNorm
         self.residual = residual
+        self.residualScaling = residualScaling
     }
 
     /// Decodes the spec format of `mlp`.
@@ -304,6 +311,16 @@ public enum DataSource: Sendable, Equatable {
     case digits(labels: CSVOptions.LabelEncoding = .oneHot)
     /// Bundled MNIST-1D: `split` `train` (default) or `test`, `labels` as for digits.
     case mnist1d(split: BundledData.Split = .train, labels: CSVOptions.LabelEncoding = .oneHot)
+    /// The adding problem (`SyntheticData.adding`): `count` (1000), `length` T (50, ≥ 2);
+    /// features `[count, 2T]` (the sequences `[count, T, 2]` row-major), targets `[count, 1]`.
+    case adding(count: Int = 1000, length: Int = 50)
+    /// The copy task (`SyntheticData.copyTask`): `count` (1000), `symbols` (8), `length` (10,
+    /// symbols to copy), `delay` (20); targets `[count, 2·length + delay]`, one class per step.
+    case copy(count: Int = 1000, symbols: Int = 8, length: Int = 10, delay: Int = 20)
+    /// Sequence parity (`SyntheticData.paritySequence`): `count` (1000), `length` (20), `running`
+    /// (false: the whole sequence's parity `[count, 1]`; true: every prefix's `[count, length]`),
+    /// `signed` (false: bits 0/1).
+    case paritySequence(count: Int = 1000, length: Int = 20, running: Bool = false, signed: Bool = false)
     /// A CSV file (`CSVLoader.load`).
     case csv(CSVSource)
     /// An IDX pair (`IDXLoader.load`): `images`, `labels` (paths, required), `scale` (1/255),
@@ -320,13 +337,29 @@ public enum DataSource: Sendable, Equatable {
         case .parity: "parity"
         case .digits: "digits"
         case .mnist1d: "mnist1d"
+        case .adding: "adding"
+        case .copy: "copy"
+        case .paritySequence: "parity_sequence"
         case .csv: "csv"
         case .idx: "idx"
         }
     }
 
     /// Every kind a spec may name.
-    public static let kinds = ["linear", "spiral", "xor", "circles", "parity", "digits", "mnist1d", "csv", "idx"]
+    public static let kinds = [
+        "linear", "spiral", "xor", "circles", "parity", "digits", "mnist1d", "adding", "copy", "parity_sequence", "csv", "idx",
+    ]
+
+    /// For the sequence tasks, the shape of an example (steps × channels per step); nil for
+    /// the other kinds, whose features are not sequences.
+    public var sequenceLayout: SequenceLayout? {
+        switch self {
+        case .adding(_, let length): SequenceLayout(steps: length, channels: 2)
+        case .copy(_, let symbols, let length, let delay): SequenceLayout(steps: 2 * length + delay, channels: symbols + 2)
+        case .paritySequence(_, let length, _, _): SequenceLayout(steps: length, channels: 1)
+        default: nil
+        }
+    }
 }
 
 /// A CSV data source: the file and how to read it (`data: {kind: csv, path: ..., ...}`).
