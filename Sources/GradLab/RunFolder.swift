@@ -1,4 +1,12 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+/// POSIX `write(2)` (named apart from `RunFolder.write`).
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+import Darwin
+private let systemWrite = Darwin.write
+#endif
 
 /// A run's output folder (`runs/<name>/`): every file written atomically (temporary file in the
 /// same folder, then rename), so a killed run never leaves a half-written file under its final
@@ -49,6 +57,55 @@ public struct RunFolder: Sendable {
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw .cannotWrite(path: target.path, reason: Self.reason(error))
+        }
+    }
+
+    /// Writes `data` to `name` atomically and durably: the temporary file is flushed to the
+    /// disk (`fsync`) before the rename and the folder after it, so that after a crash or power
+    /// loss `name` holds either the old contents or all of the new ones.
+    ///
+    /// - Throws: `RunFolderError.cannotWrite` (disk full, permissions); the previous file of that
+    ///   name, if any, is left intact.
+    public func writeDurably(_ data: Data, to name: String) throws(RunFolderError) {
+        let target = file(name)
+        let temporary = url.appendingPathComponent(".\(name).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        func fail(_ code: Int32) -> RunFolderError {
+            unlink(temporary.path)
+            return .cannotWrite(path: target.path, reason: String(cString: strerror(code)))
+        }
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw fail(errno) }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            guard var base = bytes.baseAddress else { return }
+            var left = bytes.count
+            while left > 0 {
+                let written = systemWrite(descriptor, base, left)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                base += written
+                left -= written
+            }
+        }
+        if failure == 0 && fsync(descriptor) != 0 { failure = errno }
+        if close(descriptor) != 0 && failure == 0 { failure = errno }
+        if failure != 0 { throw fail(failure) }
+        guard rename(temporary.path, target.path) == 0 else { throw fail(errno) }
+        let folder = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            _ = fsync(folder)
+            close(folder)
+        }
+    }
+
+    /// Removes the temporary files (`.<name>.<pid>.tmp`) that a killed writer left in the folder.
+    public func removeTemporaryFiles() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            try? FileManager.default.removeItem(at: file(name))
         }
     }
 

@@ -13,19 +13,52 @@ final class RunWriter: TrainingObserver {
     private let metrics: MetricsLog
     private let weights: TensorBoardWriter
     private let histogramsEvery: Int
-    private var lastValidationLoss: Double?
+    /// The validation loss of the last finished epoch, written on each step's line.
+    var lastValidationLoss: Double?
     /// The first failure to write during training (a full disk): training stops at the next
     /// step and `finish` throws it, leaving what was written intact.
     private var writeFailure: (any Error)?
 
-    init(folder: RunFolder, spec: RunSpec, forward: (any TrainingObserver)?) throws {
+    /// Starts writing `folder`: a new run (`resumingAt` nil) writes `spec.yaml` and empties
+    /// `metrics.jsonl`; a resumed run keeps the lines of the steps before `resumingAt` (those a
+    /// killed run wrote after its checkpoint are removed) and appends after them.
+    init(folder: RunFolder, spec: RunSpec, forward: (any TrainingObserver)?, resumingAt step: Int? = nil) throws {
         self.folder = folder
         self.spec = spec
         self.forward = forward
-        try folder.write(spec.yaml, to: "spec.yaml")
-        metrics = try MetricsLog(url: folder.file("metrics.jsonl"))
+        if let step {
+            try Self.truncateMetrics(folder, before: step)
+            metrics = try MetricsLog(url: folder.file("metrics.jsonl"), mode: .append)
+        } else {
+            try folder.write(spec.yaml, to: "spec.yaml")
+            metrics = try MetricsLog(url: folder.file("metrics.jsonl"))
+        }
         weights = try TensorBoardWriter(directory: folder.url, fileSuffix: ".weights")
         histogramsEvery = spec.doctor.enabled ? spec.doctor.histogramsEvery : 0
+    }
+
+    /// Rewrites `metrics.jsonl` (atomically) with only its lines of steps before `step`, and
+    /// without a last line cut short by a kill.
+    static func truncateMetrics(_ folder: RunFolder, before step: Int) throws {
+        let url = folder.file("metrics.jsonl")
+        guard let data = FileManager.default.contents(atPath: url.path) else { return }
+        var kept = Data()
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                  let lineStep = object["step"] as? Int else { continue }
+            if lineStep < step {
+                kept.append(contentsOf: line)
+                kept.append(UInt8(ascii: "\n"))
+            }
+        }
+        try folder.write(kept, to: "metrics.jsonl")
+    }
+
+    /// Hands every buffered event to the system and reports a write failure seen so far
+    /// (called before each checkpoint, so the files hold every step before it).
+    func flush() throws {
+        if let writeFailure { throw writeFailure }
+        try weights.flush()
     }
 
     func trainer(didTake step: TrainingStep, model: any Module<Float>) {

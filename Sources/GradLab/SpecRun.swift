@@ -32,26 +32,102 @@ public enum SpecRun {
     ///   - folder: where to write the run's files (nil: nothing written); evaluated after the
     ///     data, model and optimizer were made.
     ///   - progress: receives each step and epoch (and may stop the run).
-    ///   - network: receives the model before training (for callers that need it).
+    ///   - checkpointEvery: steps between training checkpoints written to the folder
+    ///     (`training-checkpoint.safetensors`, for `resume`); 0 writes none.
     public static func train(_ spec: RunSpec, dataFile: URL? = nil, folder: @autoclosure () throws -> RunFolder? = nil,
-                             progress: (any TrainingObserver)? = nil) throws -> SpecRunOutput {
+                             progress: (any TrainingObserver)? = nil, checkpointEvery: Int = 0) throws -> SpecRunOutput {
+        let prepared = try prepare(spec, dataFile: dataFile, checkpointEvery: checkpointEvery)
+        // The folder is made only now, so that bad input (spec, data) leaves nothing behind.
+        let runFolder = try folder()
+        let writer = try runFolder.map { try RunWriter(folder: $0, spec: spec, forward: progress) }
+        if let runFolder {
+            // A new run in an old folder must not be resumed from the old run's checkpoint.
+            try? FileManager.default.removeItem(at: runFolder.file(TrainingCheckpoint.fileName))
+        }
+        return try finish(prepared, spec: spec, writer: writer, folder: runFolder, dataFile: dataFile, progress: progress,
+                          checkpoint: nil)
+    }
+
+    /// Continues the run in `folder` from its last training checkpoint, with the spec in its
+    /// `spec.yaml`, and finishes the folder as `train` would have: the final weights, losses
+    /// and record are bit-identical to the run that was never stopped. `metrics.jsonl` is cut
+    /// back to the checkpoint's step first, so every step appears in it once.
+    ///
+    /// - Parameters:
+    ///   - folder: the run folder of a `train` run with checkpoints.
+    ///   - progress: receives each step and epoch (and may stop the run).
+    ///   - checkpointEvery: steps between the checkpoints of the continued run (0: none).
+    /// - Throws: `ResumeError` for a folder with no checkpoint or a finished run, the errors of
+    ///   `train` and of reading the checkpoint (`CheckpointError`, `TrainingCheckpointError`).
+    public static func resume(_ folder: RunFolder, progress: (any TrainingObserver)? = nil,
+                              checkpointEvery: Int = 0) throws -> SpecRunOutput {
+        guard folder.contains("spec.yaml") else { throw ResumeError.notARunFolder(path: folder.url.path) }
+        let checkpointURL = folder.file(TrainingCheckpoint.fileName)
+        if folder.contains("summary.json") {
+            let summary = try folder.readJSON(RunSummary.self, from: "summary.json")
+            if summary.status != .interrupted || !folder.contains(TrainingCheckpoint.fileName) {
+                throw ResumeError.finished(path: folder.url.path, status: summary.status)
+            }
+        }
+        guard folder.contains(TrainingCheckpoint.fileName) else { throw ResumeError.noCheckpoint(path: folder.url.path) }
+        folder.removeTemporaryFiles()
+        let checkpoint = try TrainingCheckpoint(contentsOf: checkpointURL)
+        let spec = try RunSpec.load(contentsOf: folder.file("spec.yaml"))
+        let dataFile = checkpoint.file.metadata["data_file"].map { URL(fileURLWithPath: $0) }
+        let prepared = try prepare(spec, dataFile: dataFile, checkpointEvery: checkpointEvery)
+        guard checkpoint.step <= prepared.trainer.options.epochs * prepared.batchesPerEpoch else {
+            throw TrainingCheckpointError.mismatch(file: TrainingCheckpoint.fileName,
+                                                   detail: "its step \(checkpoint.step) is past the spec's last step")
+        }
+        let writer = try RunWriter(folder: folder, spec: spec, forward: progress, resumingAt: checkpoint.step)
+        writer.lastValidationLoss = try checkpoint.doubles("result.validation_losses", fileName: TrainingCheckpoint.fileName).last
+        return try finish(prepared, spec: spec, writer: writer, folder: folder, dataFile: dataFile, progress: progress,
+                          checkpoint: checkpoint)
+    }
+
+    /// The data, model, optimizer and trainer of a spec, made the same way for a new run and a
+    /// resumed one.
+    private static func prepare(_ spec: RunSpec, dataFile: URL?, checkpointEvery: Int) throws
+        -> (trainer: Trainer, network: NetworkDescription, batchesPerEpoch: Int) {
         let (data, validation) = try spec.loadData(dataFile: dataFile)
         let model = try spec.makeModel(generator: RandomGenerator(seed: spec.train.seed &+ 1))
         let optimizer = try spec.makeOptimizer(parameters: model.parameters)
         let network = NetworkDescription(model: model, learningRate: Double(optimizer.learningRate))
-        let options = TrainingOptions(epochs: spec.train.epochs, batchSize: spec.train.batchSize, seed: spec.train.seed,
+        var options = TrainingOptions(epochs: spec.train.epochs, batchSize: spec.train.batchSize, seed: spec.train.seed,
                                       clipping: spec.train.clip, monitor: spec.doctor.enabled ? spec.monitorSettings : nil)
+        options.checkpointEvery = checkpointEvery
         let trainer = Trainer(model: model, data: data, validation: validation, loss: spec.train.loss,
                               optimizer: optimizer, schedule: try spec.makeSchedule(), options: options)
-        // The folder is made only now, so that bad input (spec, data) leaves nothing behind.
-        let writer = try folder().map { try RunWriter(folder: $0, spec: spec, forward: progress) }
+        let batches = DataLoader(data, batchSize: options.batchSize.map { .size($0) } ?? .full).batchesPerEpoch
+        return (trainer, network, batches)
+    }
+
+    /// Runs a prepared trainer (from `checkpoint` when given), writes the folder and returns
+    /// the output.
+    private static func finish(_ prepared: (trainer: Trainer, network: NetworkDescription, batchesPerEpoch: Int),
+                               spec: RunSpec, writer: RunWriter?, folder: RunFolder?, dataFile: URL?,
+                               progress: (any TrainingObserver)?, checkpoint: TrainingCheckpoint?) throws -> SpecRunOutput {
+        let trainer = prepared.trainer
         trainer.observer = writer ?? progress
-        let result = try trainer.run(name: spec.name)
-        let diagnosis = result.record.map { Doctor.diagnose($0, network: network) }
+        if let writer, let folder, trainer.options.checkpointEvery > 0 {
+            let dataPath = dataFile?.standardizedFileURL.path
+            trainer.checkpointSink = { checkpoint in
+                var checkpoint = checkpoint
+                if let dataPath { checkpoint.file.metadata["data_file"] = dataPath }
+                try writer.flush()
+                try folder.writeDurably(checkpoint.serialized(), to: TrainingCheckpoint.fileName)
+            }
+        }
+        let result = try trainer.run(name: spec.name, resumingFrom: checkpoint)
+        let diagnosis = result.record.map { Doctor.diagnose($0, network: prepared.network) }
         let summary = RunSummary(result, diagnosis: diagnosis)
         let output = SpecRunOutput(spec: spec, result: result, diagnosis: diagnosis, summary: summary)
         if let writer {
-            try writer.finish(output, model: model)
+            try writer.finish(output, model: trainer.model)
+            // A finished run keeps no training checkpoint (an interrupted one keeps it to resume).
+            if let folder, result.status != .interrupted {
+                try? FileManager.default.removeItem(at: folder.file(TrainingCheckpoint.fileName))
+            }
         }
         return output
     }
@@ -93,6 +169,26 @@ public enum SpecRun {
         return RunOutcome(lossReached: result.finite ? result.finalLoss : nil, bestLoss: result.bestLoss,
                           gradientRatio: fromRecord.gradientRatio, signalRatio: fromRecord.signalRatio,
                           finite: result.finite && fromRecord.finite, steps: result.steps)
+    }
+}
+
+/// A run folder that `gradlab train --resume` cannot continue.
+public enum ResumeError: Error, CustomStringConvertible, Equatable {
+    /// The folder has no `spec.yaml`.
+    case notARunFolder(path: String)
+    /// The folder's run wrote no training checkpoint (checkpointing was off, or it was killed
+    /// before its first one).
+    case noCheckpoint(path: String)
+    /// The folder's run ended (`summary.json` says how), so there is nothing to continue.
+    case finished(path: String, status: TrainingStatus)
+
+    public var description: String {
+        switch self {
+        case .notARunFolder(let path): "\(path): not a run folder (no spec.yaml)"
+        case .noCheckpoint(let path):
+            "\(path): no \(TrainingCheckpoint.fileName) to resume from (the run wrote no checkpoint yet, or ran with --checkpoint-every 0)"
+        case .finished(let path, let status): "\(path): the run already ended (\(status.rawValue)); nothing to resume"
+        }
     }
 }
 

@@ -19,6 +19,9 @@ public struct TrainingOptions: Sendable {
     public var clipping: GradientClipping
     /// The monitor's settings; nil trains without a monitor (the global norm is still measured).
     public var monitor: Monitor<Float>.Settings?
+    /// Steps between training checkpoints handed to `Trainer.checkpointSink` (0: none). A
+    /// checkpoint is also taken when the observer stops the run.
+    public var checkpointEvery: Int = 0
 
     /// Options.
     ///
@@ -162,6 +165,9 @@ public final class Trainer {
     public let options: TrainingOptions
     /// Receives progress; may stop the run.
     public weak var observer: (any TrainingObserver)?
+    /// Receives a checkpoint every `options.checkpointEvery` steps (and when the observer stops
+    /// the run); an error it throws ends the run with that error.
+    public var checkpointSink: ((TrainingCheckpoint) throws -> Void)?
 
     /// A trainer.
     ///
@@ -187,29 +193,80 @@ public final class Trainer {
     /// Runs the training loop and returns what happened. A non-finite run or an interruption
     /// ends the run early with its status set; it is not an error.
     ///
-    /// - Parameter name: the run's label.
-    /// - Throws: `OptimizerError` for an invalid clipping rule.
-    public func run(name: String) throws -> TrainingResult {
+    /// With `checkpoint`, the model, optimizer, clipping, random generators, history and
+    /// monitor record are first restored from it and training continues at its step: the
+    /// result (weights, losses, record) is bit-identical to the run that was never stopped.
+    /// The trainer must have been made as that run's was (same spec: model freshly built from
+    /// the same seed, same data, optimizer and options).
+    /// - Parameters:
+    ///   - name: the run's label.
+    ///   - checkpoint: a checkpoint of this run to continue from (nil: start at step 0).
+    /// - Throws: `OptimizerError` for an invalid clipping rule, `TrainingCheckpointError` or
+    ///   `CheckpointError` for a checkpoint that does not fit, and whatever `checkpointSink` throws.
+    public func run(name: String, resumingFrom checkpoint: TrainingCheckpoint? = nil) throws -> TrainingResult {
         var result = TrainingResult(name: name)
         let namedParameters = model.namedParameters
         let clipper = try GradientClipper(options.clipping, namedParameters: namedParameters)
-        let monitor = options.monitor.map { Monitor(model: model, settings: $0) }
-        defer { monitor?.detach() }
+        let generators = dropoutGenerators(of: model)
         let loader = DataLoader(data, batchSize: options.batchSize.map { .size($0) } ?? .full,
                                 shuffle: options.shuffle, seed: options.seed)
+        var position = (step: 0, epoch: 0, batch: 0, seen: 0, lossSum: 0.0)
+        var secondsBefore = 0.0
+        var baseRecord: MonitorRecord?
+        if let checkpoint {
+            let restored = try restore(checkpoint, into: &result, clipper: clipper, generators: generators)
+            position = (checkpoint.progress.step, checkpoint.progress.epoch, checkpoint.progress.batch,
+                        checkpoint.progress.seen, restored.lossSum)
+            secondsBefore = checkpoint.progress.trainSeconds
+            baseRecord = restored.record
+        }
+        // A resumed monitor keeps every due step, and its record is folded into the saved one
+        // with the monitor's own decimation (`MonitorRecord.continued`), so the final record
+        // is the uninterrupted run's.
+        let monitor = options.monitor.map { settings in
+            var live = settings
+            if baseRecord != nil { live.capacity = Int.max; live.histogramCapacity = Int.max }
+            return Monitor(model: model, settings: live)
+        }
+        defer { monitor?.detach() }
+        if let monitor, baseRecord != nil {
+            for _ in 0..<position.step { monitor.beginStep() }
+        }
+        if options.monitor != nil && checkpoint != nil && baseRecord == nil { baseRecord = MonitorRecord() }
+        func currentRecord() -> MonitorRecord? {
+            guard let monitor, let settings = options.monitor else { return nil }
+            return baseRecord.map { $0.continued(with: monitor.record, settings: settings) } ?? monitor.record
+        }
         result.stepLosses.reserveCapacity(options.epochs * loader.batchesPerEpoch)
         result.stepGradientNorms.reserveCapacity(options.epochs * loader.batchesPerEpoch)
         model.train()
         let start = DispatchTime.now().uptimeNanoseconds
-        var step = 0
-        training: for epoch in 0..<options.epochs {
+        func elapsed() -> Double { secondsBefore + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        func saveCheckpoint(epoch: Int, batch: Int, seen: Int, lossSum: Double, interrupted: Bool) throws {
+            guard let checkpointSink else { return }
+            let progress = TrainingProgress(step: position.step, epoch: epoch, batch: batch, seen: seen, trainSeconds: elapsed(),
+                                            generatorStates: generators.map(\.state), interrupted: interrupted)
+            try checkpointSink(try makeCheckpoint(progress, lossSum: lossSum, result: result, clipper: clipper, record: currentRecord()))
+        }
+        var step = position.step
+        training: for epoch in position.epoch..<options.epochs {
             if let schedule { optimizer.learningRate = Float(schedule.learningRate(atEpoch: epoch)) }
-            var lossSum = 0.0
-            var seen = 0
+            let resuming = epoch == position.epoch
+            var lossSum = resuming ? position.lossSum : 0.0
+            var seen = resuming ? position.seen : 0
+            var batchIndex = 0
             for batch in loader.batches(epoch: epoch) {
+                if resuming && batchIndex < position.batch {
+                    batchIndex += 1
+                    continue
+                }
                 if observer?.trainerShouldStop() == true {
                     result.status = .interrupted
                     result.stopReason = "interrupted at step \(step) (epoch \(epoch))"
+                    position.step = step
+                    if options.checkpointEvery > 0 {
+                        try saveCheckpoint(epoch: epoch, batch: batchIndex, seen: seen, lossSum: lossSum, interrupted: true)
+                    }
                     break training
                 }
                 monitor?.beginStep()
@@ -259,6 +316,11 @@ public final class Trainer {
                     clippedNorm: outcome.clipped ? outcome.maxNorm.map { Swift.min($0, outcome.totalNorm) } : nil,
                     learningRate: Double(optimizer.learningRate), skipped: !proceed), model: model)
                 step += 1
+                batchIndex += 1
+                if options.checkpointEvery > 0 && step % options.checkpointEvery == 0 {
+                    position.step = step
+                    try saveCheckpoint(epoch: epoch, batch: batchIndex, seen: seen, lossSum: lossSum, interrupted: false)
+                }
             }
             let epochLoss = seen > 0 ? lossSum / Double(seen) : .nan
             result.epochLosses.append(epochLoss)
@@ -274,12 +336,12 @@ public final class Trainer {
             }
             observer?.trainer(didFinish: summary, model: model)
         }
-        result.trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        result.trainSeconds = elapsed()
         result.steps = step
-        if let monitor {
-            result.record = monitor.record
-            result.skippedSteps = monitor.record.skippedSteps
-            if result.nonfiniteOrigin == nil { result.nonfiniteOrigin = monitor.record.firstNonfinite }
+        if let record = currentRecord() {
+            result.record = record
+            result.skippedSteps = record.skippedSteps
+            if result.nonfiniteOrigin == nil { result.nonfiniteOrigin = record.firstNonfinite }
         }
         return result
     }

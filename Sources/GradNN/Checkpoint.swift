@@ -126,20 +126,31 @@ public struct IncompatibleKeys: Equatable, Sendable {
 /// - Throws: `CheckpointError.unwritable`.
 public func saveCheckpoint(_ module: some Module, to url: URL, metadata: [String: String] = [:]) throws {
     var file = SafeTensors(metadata: metadata)
+    addCheckpointTensors(of: module, to: &file)
+    try file.write(to: url)
+}
+
+/// Adds `module`'s parameters and buffers to `file` as `saveCheckpoint` stores them, each name
+/// preceded by `prefix` (a training checkpoint keeps the model under `model.` beside other state).
+///
+/// - Parameters:
+///   - module: the module to save.
+///   - file: the collection to add to; its names must not clash with the module's.
+///   - prefix: prepended to every name (empty: PyTorch's `state_dict` names as they are).
+public func addCheckpointTensors(of module: some Module, to file: inout SafeTensors, prefix: String = "") {
     var integerBuffers = Set<String>()
     for (path, child) in module.namedModules {
         guard let owner = child as? any BufferLoadable else { continue }
         integerBuffers.formUnion(owner.integerBufferNames.map { path.isEmpty ? $0 : "\(path).\($0)" })
     }
     for (name, parameter) in module.namedParameters {
-        precondition(file[name] == nil, "saveCheckpoint: two parameters or buffers are named '\(name)'")
-        file.set(name, parameter.value)
+        precondition(file[prefix + name] == nil, "saveCheckpoint: two parameters or buffers are named '\(name)'")
+        file.set(prefix + name, parameter.value)
     }
     for (name, buffer) in module.namedBuffers {
-        precondition(file[name] == nil, "saveCheckpoint: two parameters or buffers are named '\(name)'")
-        if integerBuffers.contains(name) { file[name] = .init(int64Rounding: buffer) } else { file.set(name, buffer) }
+        precondition(file[prefix + name] == nil, "saveCheckpoint: two parameters or buffers are named '\(name)'")
+        if integerBuffers.contains(name) { file[prefix + name] = .init(int64Rounding: buffer) } else { file.set(prefix + name, buffer) }
     }
-    try file.write(to: url)
 }
 
 /// Loads a `.safetensors` checkpoint into `module`'s parameters and buffers.
@@ -159,16 +170,38 @@ public func loadCheckpoint(into module: some Module, from url: URL, strict: Bool
     try loadCheckpoint(module, from: url, strict: strict)
 }
 
+/// Loads the tensors of an open `.safetensors` collection into `module`, as
+/// `loadCheckpoint(into:from:strict:)` does for a file, reading each name preceded by `prefix`.
+///
+/// With `strict`, the names that start with `prefix` must be exactly the module's; other names
+/// are ignored. On any error the module is unchanged.
+/// - Parameters:
+///   - module: the module to fill.
+///   - file: the tensors.
+///   - fileName: the file's name in error messages.
+///   - prefix: prepended to each of the module's names (`model.`), empty for a plain checkpoint.
+///   - strict: whether the file's names under `prefix` must match the module's exactly.
+/// - Returns: the missing and unexpected names (without the prefix).
+/// - Throws: `CheckpointError` (`missingTensor`, `unexpectedTensor`, `shapeMismatch`).
+@discardableResult
+public func loadCheckpoint(into module: some Module, from file: SafeTensors, fileName: String, prefix: String = "",
+                           strict: Bool = true) throws -> IncompatibleKeys {
+    try loadCheckpoint(module, file: file, fileName: fileName, prefix: prefix, strict: strict)
+}
+
 private func loadCheckpoint<M: Module>(_ module: M, from url: URL, strict: Bool) throws -> IncompatibleKeys {
+    try loadCheckpoint(module, file: try SafeTensors(contentsOf: url), fileName: url.relativePath, prefix: "", strict: strict)
+}
+
+private func loadCheckpoint<M: Module>(_ module: M, file: SafeTensors, fileName: String, prefix: String,
+                                       strict: Bool) throws -> IncompatibleKeys {
     typealias Scalar = M.Scalar
-    let file = try SafeTensors(contentsOf: url)
-    let fileName = url.relativePath
     var missing: [String] = []
     var expected = Set<String>()
 
     func checked(_ name: String, shape: [Int]) throws -> Tensor<Scalar>? {
         expected.insert(name)
-        guard let entry = file[name] else {
+        guard let entry = file[prefix + name] else {
             if strict { throw CheckpointError.missingTensor(file: fileName, tensor: name) }
             missing.append(name)
             return nil
@@ -201,7 +234,8 @@ private func loadCheckpoint<M: Module>(_ module: M, from url: URL, strict: Bool)
         }
         bufferValues.append((loader, local, value))
     }
-    let unexpected = file.names.filter { !expected.contains($0) }
+    let unexpected = file.names.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        .filter { !expected.contains($0) }
     if strict, let first = unexpected.first {
         throw CheckpointError.unexpectedTensor(file: fileName, tensor: first)
     }

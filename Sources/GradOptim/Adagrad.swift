@@ -124,3 +124,31 @@ struct AdagradKernel<T: TensorScalar> {
         }
     }
 }
+
+extension Adagrad: CheckpointableOptimizer {
+    /// The learning rate and each stepped parameter's `step` and `sum`.
+    public func exportState() -> OptimizerState<Scalar> {
+        var state = OptimizerState(learningRate: learningRate)
+        for (index, s) in states.enumerated() {
+            guard let s else { continue }
+            state.counters.append(("\(index).step", s.step))
+            state.tensors.append(("\(index).sum", s.sum.tensor(shape: parameters[index].shape)))
+        }
+        return state
+    }
+
+    /// Restores what `exportState()` returned; throws `OptimizerStateError` when it does not fit.
+    public func restoreState(_ state: OptimizerState<Scalar>) throws(OptimizerStateError) {
+        let reader = try OptimizerStateReader(state, parameters: parameters, optimizer: "Adagrad", fields: ["sum"])
+        var restored: [AdagradState<Scalar>?] = Array(repeating: nil, count: parameters.count)
+        for index in parameters.indices where reader.hasState(index) {
+            let s = AdagradState<Scalar>(count: parameters[index].value.count, initial: 0)
+            s.step = try reader.step(index)
+            let sum = try reader.tensor(index, "sum", required: true)!
+            sum.withUnsafeBufferPointer { if let base = $0.baseAddress { s.sum.pointer.update(from: base, count: $0.count) } }
+            restored[index] = s
+        }
+        states = restored
+        learningRate = state.learningRate
+    }
+}

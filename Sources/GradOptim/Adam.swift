@@ -295,3 +295,71 @@ struct AdamKernel<T: TensorScalar> {
         return i
     }
 }
+
+extension AdamState {
+    /// This state as `<index>.step`, `<index>.exp_avg`, `<index>.exp_avg_sq` (and
+    /// `<index>.max_exp_avg_sq`) entries of `state`.
+    func export(index: Int, shape: [Int], into state: inout OptimizerState<Scalar>) {
+        state.counters.append(("\(index).step", step))
+        state.tensors.append(("\(index).exp_avg", expAvg.tensor(shape: shape)))
+        state.tensors.append(("\(index).exp_avg_sq", expAvgSq.tensor(shape: shape)))
+        if let maxExpAvgSq { state.tensors.append(("\(index).max_exp_avg_sq", maxExpAvgSq.tensor(shape: shape))) }
+    }
+
+    /// The states `reader` holds, one per parameter (nil where a parameter has none).
+    static func restore(_ reader: OptimizerStateReader<Scalar>, count: Int, amsgrad: Bool) throws(OptimizerStateError) -> [AdamState?] {
+        var states: [AdamState?] = Array(repeating: nil, count: count)
+        for index in 0..<count where reader.hasState(index) {
+            let state = AdamState(count: reader.parameters[index].value.count, amsgrad: amsgrad)
+            state.step = try reader.step(index)
+            let m = try reader.tensor(index, "exp_avg", required: true)!
+            let v = try reader.tensor(index, "exp_avg_sq", required: true)!
+            m.withUnsafeBufferPointer { if let base = $0.baseAddress { state.expAvg.pointer.update(from: base, count: $0.count) } }
+            v.withUnsafeBufferPointer { if let base = $0.baseAddress { state.expAvgSq.pointer.update(from: base, count: $0.count) } }
+            if let maximum = state.maxExpAvgSq {
+                let saved = try reader.tensor(index, "max_exp_avg_sq", required: true)!
+                saved.withUnsafeBufferPointer { if let base = $0.baseAddress { maximum.pointer.update(from: base, count: $0.count) } }
+            } else {
+                try reader.rejectUnused(index, "max_exp_avg_sq")
+            }
+            states[index] = state
+        }
+        return states
+    }
+}
+
+extension Adam: CheckpointableOptimizer {
+    /// The learning rate and each stepped parameter's `step`, `exp_avg`, `exp_avg_sq` (and
+    /// `max_exp_avg_sq` with AMSGrad).
+    public func exportState() -> OptimizerState<Scalar> {
+        var state = OptimizerState(learningRate: learningRate)
+        for (index, s) in states.enumerated() { s?.export(index: index, shape: parameters[index].shape, into: &state) }
+        return state
+    }
+
+    /// Restores what `exportState()` returned; throws `OptimizerStateError` when it does not fit.
+    public func restoreState(_ state: OptimizerState<Scalar>) throws(OptimizerStateError) {
+        let reader = try OptimizerStateReader(state, parameters: parameters, optimizer: "Adam",
+                                              fields: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
+        states = try AdamState.restore(reader, count: parameters.count, amsgrad: amsgrad)
+        learningRate = state.learningRate
+    }
+}
+
+extension AdamW: CheckpointableOptimizer {
+    /// The learning rate and each stepped parameter's `step`, `exp_avg`, `exp_avg_sq` (and
+    /// `max_exp_avg_sq` with AMSGrad).
+    public func exportState() -> OptimizerState<Scalar> {
+        var state = OptimizerState(learningRate: learningRate)
+        for (index, s) in states.enumerated() { s?.export(index: index, shape: parameters[index].shape, into: &state) }
+        return state
+    }
+
+    /// Restores what `exportState()` returned; throws `OptimizerStateError` when it does not fit.
+    public func restoreState(_ state: OptimizerState<Scalar>) throws(OptimizerStateError) {
+        let reader = try OptimizerStateReader(state, parameters: parameters, optimizer: "AdamW",
+                                              fields: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
+        states = try AdamState.restore(reader, count: parameters.count, amsgrad: amsgrad)
+        learningRate = state.learningRate
+    }
+}

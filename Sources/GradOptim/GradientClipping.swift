@@ -84,6 +84,19 @@ public final class GradientClipper<Scalar: TensorScalar> {
         self.namedParameters = namedParameters
     }
 
+    /// The finite global norms AutoClip has seen so far, in ascending order (empty for the
+    /// other rules): the clipper's whole state, for checkpoints.
+    public var normHistory: [Double] { sortedHistory }
+
+    /// Replaces the norm history with `history` (a saved `normHistory`), so that the next
+    /// `clip()` continues as the saved clipper would have.
+    ///
+    /// - Parameter history: finite norms; their order does not matter (they are sorted).
+    public func restoreNormHistory(_ history: [Double]) {
+        precondition(history.allSatisfy(\.isFinite), "GradientClipper.restoreNormHistory: the history must be finite")
+        sortedHistory = history.sorted()
+    }
+
     /// Clips the current gradients in place by the rule and returns the norm before clipping.
     public func clip() -> ClipOutcome {
         let parameters = namedParameters.map(\.1)

@@ -158,3 +158,41 @@ struct RMSpropKernel<T: TensorScalar> {
         }
     }
 }
+
+extension RMSprop: CheckpointableOptimizer {
+    /// The learning rate and each stepped parameter's `step`, `square_avg` (and `grad_avg`
+    /// when centered, `momentum_buffer` with momentum).
+    public func exportState() -> OptimizerState<Scalar> {
+        var state = OptimizerState(learningRate: learningRate)
+        for (index, s) in states.enumerated() {
+            guard let s else { continue }
+            let shape = parameters[index].shape
+            state.counters.append(("\(index).step", s.step))
+            state.tensors.append(("\(index).square_avg", s.squareAvg.tensor(shape: shape)))
+            if let gradAvg = s.gradAvg { state.tensors.append(("\(index).grad_avg", gradAvg.tensor(shape: shape))) }
+            if let buffer = s.momentumBuffer { state.tensors.append(("\(index).momentum_buffer", buffer.tensor(shape: shape))) }
+        }
+        return state
+    }
+
+    /// Restores what `exportState()` returned; throws `OptimizerStateError` when it does not fit.
+    public func restoreState(_ state: OptimizerState<Scalar>) throws(OptimizerStateError) {
+        let reader = try OptimizerStateReader(state, parameters: parameters, optimizer: "RMSprop",
+                                              fields: ["square_avg", "grad_avg", "momentum_buffer"])
+        var restored: [RMSpropState<Scalar>?] = Array(repeating: nil, count: parameters.count)
+        for index in parameters.indices where reader.hasState(index) {
+            let s = RMSpropState<Scalar>(count: parameters[index].value.count, centered: centered, momentum: momentum > 0)
+            s.step = try reader.step(index)
+            let pairs: [(String, StateBuffer<Scalar>?)] = [("square_avg", s.squareAvg), ("grad_avg", s.gradAvg),
+                                                          ("momentum_buffer", s.momentumBuffer)]
+            for (field, buffer) in pairs {
+                guard let buffer else { try reader.rejectUnused(index, field); continue }
+                let value = try reader.tensor(index, field, required: true)!
+                value.withUnsafeBufferPointer { if let base = $0.baseAddress { buffer.pointer.update(from: base, count: $0.count) } }
+            }
+            restored[index] = s
+        }
+        states = restored
+        learningRate = state.learningRate
+    }
+}

@@ -135,3 +135,29 @@ struct SGDKernel<T: TensorScalar> {
         }
     }
 }
+
+extension SGD: CheckpointableOptimizer {
+    /// The learning rate and each parameter's `<index>.momentum_buffer` (when momentum is on
+    /// and the parameter has taken a step).
+    public func exportState() -> OptimizerState<Scalar> {
+        var state = OptimizerState(learningRate: learningRate)
+        for (index, buffer) in momentumBuffers.enumerated() {
+            guard let buffer else { continue }
+            state.tensors.append(("\(index).momentum_buffer", buffer.tensor(shape: parameters[index].shape)))
+        }
+        return state
+    }
+
+    /// Restores what `exportState()` returned; throws `OptimizerStateError` when it does not fit.
+    public func restoreState(_ state: OptimizerState<Scalar>) throws(OptimizerStateError) {
+        let reader = try OptimizerStateReader(state, parameters: parameters, optimizer: "SGD", fields: ["momentum_buffer"])
+        var buffers: [StateBuffer<Scalar>?] = Array(repeating: nil, count: parameters.count)
+        for index in parameters.indices {
+            guard let value = try reader.tensor(index, "momentum_buffer", required: false) else { continue }
+            if momentum == 0 { try reader.rejectUnused(index, "momentum_buffer") }
+            buffers[index] = StateBuffer(copying: value)
+        }
+        momentumBuffers = buffers
+        learningRate = state.learningRate
+    }
+}

@@ -19,6 +19,26 @@ public final class RandomGenerator: RandomNumberGenerator {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
+    /// Everything that decides the rest of a generator's stream: the four xoshiro256** words
+    /// and the normal deviate `nextNormal()` keeps for its next call.
+    public struct State: Codable, Sendable, Equatable {
+        /// The xoshiro256** words `s0 … s3`.
+        public var words: [UInt64]
+        /// The second value of the last Box–Muller pair, if not yet returned.
+        public var spareNormal: Double?
+    }
+
+    /// The generator's state; setting it makes the generator continue the stream it was read
+    /// from (to checkpoint and resume a run exactly).
+    public var state: State {
+        get { State(words: [s0, s1, s2, s3], spareNormal: spareNormal) }
+        set {
+            precondition(newValue.words.count == 4, "RandomGenerator.state: expected 4 words, got \(newValue.words.count)")
+            (s0, s1, s2, s3) = (newValue.words[0], newValue.words[1], newValue.words[2], newValue.words[3])
+            spareNormal = newValue.spareNormal
+        }
+    }
+
     /// The next 64 random bits.
     public func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

@@ -39,7 +39,7 @@ func runReportingErrors(_ command: String, _ body: () throws -> Void) throws {
 /// Whether an error was caused by a user's file rather than by the run.
 func isBadInput(_ error: Error) -> Bool {
     switch error {
-    case is SpecError, is DataError, is CheckpointError, is RunFolderError: true
+    case is SpecError, is DataError, is CheckpointError, is RunFolderError, is ResumeError, is TrainingCheckpointError: true
     default: false
     }
 }

@@ -119,4 +119,17 @@ import GradTestSupport
         #expect(RandomGenerator(seed: 1).permutation(0) == [])
         #expect(RandomGenerator(seed: 1).permutation(1) == [0])
     }
+
+    @Test("A generator given another's state continues its stream, the kept normal deviate included")
+    func stateContinuesTheStream() throws {
+        let a = RandomGenerator(seed: 11)
+        for _ in 0..<5 { _ = a.next() }
+        _ = a.nextNormal()  // leaves the pair's second value for the next call
+        let saved = a.state
+        #expect(saved.spareNormal != nil)
+        let b = RandomGenerator(seed: 999)
+        b.state = try JSONDecoder().decode(RandomGenerator.State.self, from: JSONEncoder().encode(saved))
+        #expect(b.nextNormal() == a.nextNormal())
+        #expect((0..<50).map { _ in b.next() } == (0..<50).map { _ in a.next() })
+    }
 }
