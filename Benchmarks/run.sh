@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
-# Builds the release benchmark, runs GradLab's benchmarks and their PyTorch peers alternately
-# (ROUNDS times, so that a busy machine slows both alike), prints a table of medians and
-# ratios, and writes Benchmarks/results.json.
+# Issue 6's benchmark suite: builds GradLab's release binaries (the `gradlab` CLI in the main
+# package, `gradlab-bench` here), finds a Python with torch (else makes Benchmarks/.venv with
+# torch from PyPI), then runs driver.py: each of the seven workloads on GradLab and on its
+# PyTorch peer (peer/), alternating the two sides ROUNDS times, and prints the table (medians,
+# ratios, peak RSS, targets), writing Benchmarks/results.json and BENCHMARKS.md at the root.
 #
 # Environment (all optional):
-#   ROUNDS=3                 rounds of (gradlab, torch) runs
-#   SIZES=256,512,1024,2048  matmul sizes          THREADS=1,2   matmul thread counts
-#   STEPS=2000               timed MLP steps       SCRATCH=.build  SwiftPM scratch path
-#   PYTHON=python3           a Python with torch (else a .venv with torch is made here)
-#   ONLY=matmul|mlp-step     run one of the two benchmarks
+#   ROUNDS=3              rounds of (GradLab, PyTorch) runs; odd rounds GradLab first
+#   ONLY=a,b              workloads: seed-run, sweep, mnist-mlp, bn-mlp, lstm, doctor-overhead,
+#                         matmul (default: all seven); also mlp-step (the seeds' step alone)
+#   QUICK=1               small step counts and sizes: a smoke run of the whole suite
+#   SCRATCH=.build        SwiftPM scratch path of this package (relative to Benchmarks/)
+#   MAIN_SCRATCH=.build   SwiftPM scratch path of the main package (relative to the root)
+#   SKIP_BUILD=1          use the binaries already built
+#   PYTHON=python3        a Python with torch for the peers
+#   RESULTS, MARKDOWN     output paths (default Benchmarks/results.json, BENCHMARKS.md)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
 cd "$here"
-ROUNDS=${ROUNDS:-3}
-SIZES=${SIZES:-256,512,1024,2048}
-THREADS=${THREADS:-1,2}
-STEPS=${STEPS:-2000}
 SCRATCH=${SCRATCH:-.build}
-ONLY=${ONLY:-}
+MAIN_SCRATCH=${MAIN_SCRATCH:-.build}
 
-echo "building gradlab-bench (release)..." >&2
-swift build -c release --scratch-path "$SCRATCH" --product gradlab-bench >&2
-BIN="$SCRATCH/release/gradlab-bench"
+if [ "${SKIP_BUILD:-}" != "1" ]; then
+    echo "building gradlab (release) in $root/$MAIN_SCRATCH..." >&2
+    (cd "$root" && swift build -c release --scratch-path "$MAIN_SCRATCH" --product gradlab >&2)
+    echo "building gradlab-bench (release) in $here/$SCRATCH..." >&2
+    swift build -c release --scratch-path "$SCRATCH" --product gradlab-bench >&2
+fi
+export GRADLAB_BENCH="$here/$SCRATCH/release/gradlab-bench"
+export GRADLAB_CLI="$root/$MAIN_SCRATCH/release/gradlab"
 
 PY=${PYTHON:-python3}
 if ! "$PY" -c 'import torch' 2>/dev/null; then
@@ -31,20 +39,7 @@ if ! "$PY" -c 'import torch' 2>/dev/null; then
         .venv/bin/pip install --quiet --upgrade pip >&2
         .venv/bin/pip install --quiet torch >&2
     fi
-    PY=.venv/bin/python
+    PY="$here/.venv/bin/python"
 fi
-
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-for round in $(seq 1 "$ROUNDS"); do
-    echo "round $round of $ROUNDS" >&2
-    if [ "$ONLY" != "mlp-step" ]; then
-        "$BIN" matmul --json --sizes "$SIZES" --threads "$THREADS" > "$out/gradlab_matmul_$round.json"
-        "$PY" peer/matmul.py --json --sizes "$SIZES" --threads "$THREADS" > "$out/torch_matmul_$round.json"
-    fi
-    if [ "$ONLY" != "matmul" ]; then
-        "$BIN" mlp-step --json --phases --steps "$STEPS" > "$out/gradlab_mlp_$round.json"
-        "$PY" peer/mlp_step.py --json --phases --steps "$STEPS" > "$out/torch_mlp_$round.json"
-    fi
-done
-python3 summarize.py "$out" results.json
+export PYTHON="$PY"
+exec python3 driver.py

@@ -8,7 +8,11 @@ import GradTensor
 /// a batch of 128 with cross-entropy, without the monitor, with statistics every step, with
 /// histograms every 10 steps as well, and with the non-finite guard on too. The variants run
 /// in turn, one step each, so that load changes hit all of them alike; medians per variant.
+/// `--hidden` sets the hidden widths (issue 6's workload 6: `512,512,512,512`, the net of
+/// `mnist-mlp`), `--threads` OpenBLAS's thread count (default: OpenBLAS's own).
 func runDoctorOverhead(_ options: Options) {
+    if options.threadsGiven { BLAS.shared.setThreadCount(options.threads[0]) }
+    let hidden = options.hidden ?? Array(repeating: 256, count: 8)
     let batch = 128, classes = 10
     let generator = RandomGenerator(seed: 0)
     let x = Tensor<Float>.normal([batch, 784], mean: 0, std: 1, generator: generator)
@@ -21,7 +25,7 @@ func runDoctorOverhead(_ options: Options) {
     ]
     struct Run { let model: Sequential<Float>; let optimizer: Adam<Float>; let monitor: Monitor<Float>?; var times: [Double] }
     var runs: [Run] = variants.map { variant in
-        let model = Sequential<Float>.mlp(inputSize: 784, hiddenSizes: Array(repeating: 256, count: 8), outputSize: classes,
+        let model = Sequential<Float>.mlp(inputSize: 784, hiddenSizes: hidden, outputSize: classes,
                                           activation: .relu, generator: RandomGenerator(seed: 1))
         let optimizer: Adam<Float>
         do { optimizer = try Adam(parameters: model.parameters, learningRate: 1e-3) } catch { fatalError("\(error)") }
@@ -57,10 +61,13 @@ func runDoctorOverhead(_ options: Options) {
         var object = machineDescription()
         object["benchmark"] = "doctor_overhead"
         object["results"] = results
+        object["layers"] = [784] + hidden + [classes]
+        object["threads"] = BLAS.shared.threadCount ?? 1
         printJSON(object)
         return
     }
-    print("doctor-overhead: 784-256×8-10 ReLU MLP, batch 128, Adam; median ms per step over \(steps) steps")
+    let layers = ([784] + hidden + [classes]).map(String.init).joined(separator: "-")
+    print("doctor-overhead: \(layers) ReLU MLP, batch 128, Adam; median ms per step over \(steps) steps")
     for entry in results {
         print(pad(entry["variant"] as! String, 30) + pad(fixed(entry["median_ms"] as! Double), 10) + " ms  +" + fixed(entry["overhead_percent"] as! Double) + "%")
     }

@@ -14,6 +14,10 @@ case "doctor-overhead":
     runDoctorOverhead(options)
 case "crossover":
     runCrossover(options)
+case "mnist-mlp":
+    runMNISTMLP(options)
+case "bn-mlp":
+    runBatchNormMLP(options)
 case "lstm":
     runLSTM(options)
 case "info":
