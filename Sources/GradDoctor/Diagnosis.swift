@@ -107,6 +107,20 @@ public struct DiagnosisThresholds: Codable, Sendable, Equatable {
     /// The update/weight ratio a clipping threshold derived from the weights allows per step,
     /// `maxNorm = r·‖w‖ / η` (default 1e-2).
     public var clipUpdateRatio = 1e-2
+    /// Vanishing through time when, in a recurrent layer, the per-step factor ρ of
+    /// `‖∂L/∂h_t‖` compounded over the sequence is below this, `ρ^(T−1) < 1e-2` (default 1e-2):
+    /// the weight gradient is the sum of the steps' contributions, and those of the first steps
+    /// are then under 1% of the last ones',
+    /// lost among them and the minibatch noise, so dependencies that long are not learned
+    /// (Bengio et al. 1994).
+    public var throughTimeVanishingRatio = 1e-2
+    /// Exploding through time when `ρ^(T−1)` is above this (default 1e2): the first steps'
+    /// contributions dominate the weight gradient a hundredfold and grow as ρ^T, the cliffs
+    /// of Pascanu et al. 2013.
+    public var throughTimeExplodingRatio = 1e2
+    /// Fewest time steps for a through-time finding (default 5; over fewer steps the change
+    /// is depth, not time).
+    public var minimumSequenceLength = 5
 
     /// The defaults stated on each property.
     public init() {}
@@ -117,7 +131,7 @@ public struct DiagnosisThresholds: Codable, Sendable, Equatable {
         case criticalUnitFraction, lossWindowFraction, minimumLossSteps, risingFactor, oscillationAmplitude
         case oscillationUpwardFraction, oscillationAlternation, oscillationProgressFraction, updateRatioLimit, targetUpdateRatio, stallRelativeChange
         case stallLossFraction, stallGradientFraction, stallUpdateRatio, clipRule, minimumClipHistory
-        case clipUpdateRatio
+        case clipUpdateRatio, throughTimeVanishingRatio, throughTimeExplodingRatio, minimumSequenceLength
     }
 
     /// Decodes any subset of the thresholds; missing keys keep their defaults.
@@ -154,6 +168,9 @@ public struct DiagnosisThresholds: Codable, Sendable, Equatable {
         try read(.clipRule, &clipRule)
         try read(.minimumClipHistory, &minimumClipHistory)
         try read(.clipUpdateRatio, &clipUpdateRatio)
+        try read(.throughTimeVanishingRatio, &throughTimeVanishingRatio)
+        try read(.throughTimeExplodingRatio, &throughTimeExplodingRatio)
+        try read(.minimumSequenceLength, &minimumSequenceLength)
     }
 }
 
@@ -483,6 +500,21 @@ public enum Doctor {
     /// - exploding: the mirror image (`n_1/n_L > explodingRatio`, `growth_factor`,
     ///   `growing_fraction`, `global_norm_at_start`), or over time: the largest finite global
     ///   norm over the early median above `explodingGrowth` (`norm_growth`, `peak_global_norm`).
+    /// - vanishing / exploding through time (recurrent layers, from the monitor's
+    ///   `hiddenGradientNorms`): per recorded step the norms `n_t = ‖∂L/∂h_t‖` up to `r` (the
+    ///   last step with a gradient, where a last-step loss enters) give the per-step factor ρ
+    ///   (`exp(−slope)` of least squares on `ln n_t`), the geometric factor `(n_0/n_r)^(1/r)` and
+    ///   the ratio `n_0/n_r`; medians over the first `earlyStepCount` steps. Vanishing when
+    ///   `ρ^(T−1)` is below `throughTimeVanishingRatio`, exploding above
+    ///   `throughTimeExplodingRatio`, for sequences of at least `minimumSequenceLength` steps.
+    ///   Evidence: `through_time` (1), `step_factor` (ρ), `sequence_decay` (`ρ^(T−1)`),
+    ///   `geometric_step_factor`, `time_first_to_last_ratio`, `sequence_length`, `first_step_gradient_norm`,
+    ///   `last_step_gradient_norm`, `recorded_steps`, `horizon_steps` (steps until the gradient
+    ///   is 1% of its size, `ln 100/−ln ρ`), `gated_cell` (1 for LSTM/GRU). Layers: the
+    ///   recurrent modules concerned, worst first. Vanishing must hold in the late window (last
+    ///   `earlyStepCount` steps) as well: gated cells start vanishing and learn to carry the
+    ///   gradient (`late_step_factor`, `late_sequence_decay`). With a depth finding of
+    ///   the same kind the two are one finding.
     /// - saturation / dead units: per sigmoid/tanh (ReLU) layer the median saturated (dead)
     ///   fraction over the early and over the late window; the mean over the layers at or above
     ///   `saturationFraction` (`deadFraction`) in either window, or one layer at or above
@@ -509,8 +541,12 @@ public enum Doctor {
                                 thresholds: DiagnosisThresholds = .init()) -> Diagnosis {
         let analysis = RecordAnalysis(record: record, network: network, thresholds: thresholds)
         var findings: [Finding] = []
-        if let f = analysis.explodingFinding() { findings.append(f) }
-        if let f = analysis.vanishingFinding() { findings.append(f) }
+        if let f = RecordAnalysis.merged(depth: analysis.explodingFinding(), time: analysis.throughTimeFinding(vanishing: false)) {
+            findings.append(f)
+        }
+        if let f = RecordAnalysis.merged(depth: analysis.vanishingFinding(), time: analysis.throughTimeFinding(vanishing: true)) {
+            findings.append(f)
+        }
         if let f = analysis.nonfiniteFinding() { findings.append(f) }
         if let f = analysis.unitFinding(saturation: true) { findings.append(f) }
         if let f = analysis.unitFinding(saturation: false) { findings.append(f) }
@@ -737,6 +773,10 @@ struct RecordAnalysis {
     let updateRatios: [(step: Int, value: Double)]
     /// Kinds of the leaf modules in forward order (from the first step with layer statistics).
     let layerKinds: [(name: String, kind: String)]
+    /// Per recurrent layer with recorded `hiddenGradientNorms`, its flow through time over the
+    /// first and over the last `earlyStepCount` recorded steps.
+    let timeFlows: [ThroughTimeFlow]
+    let lateTimeFlows: [ThroughTimeFlow]
 
     init(record: MonitorRecord, network: NetworkDescription?, thresholds: DiagnosisThresholds) {
         self.record = record
@@ -753,6 +793,8 @@ struct RecordAnalysis {
             return ratios.isEmpty ? nil : (step.step, medianOfFinite(ratios))
         }
         layerKinds = (record.steps.first { !$0.layers.isEmpty }?.layers ?? []).map { ($0.name, $0.kind) }
+        timeFlows = ThroughTimeFlow.measure(record, window: thresholds.earlyStepCount)
+        lateTimeFlows = ThroughTimeFlow.measure(record, window: thresholds.earlyStepCount, fromEnd: true)
     }
 
     // MARK: Context
@@ -1270,7 +1312,11 @@ struct RecordAnalysis {
         var context = PrescriptionContext()
         context.kinds = Set(findings.map(\.kind))
         context.activation = dominantActivation
-        context.isRecurrent = isRecurrent
+        context.isRecurrent = isRecurrent || !timeFlows.isEmpty
+        context.depthVanishing = flowChange(vanishing: true) != nil
+        context.depthExploding = flowChange(vanishing: false) != nil
+        context.timeVanishing = firingTimeFlows(vanishing: true).min { $0.sequenceDecay < $1.sequenceDecay }
+        context.timeExploding = firingTimeFlows(vanishing: false).max { $0.sequenceDecay < $1.sequenceDecay }
         context.layerFactor = (flowChange(vanishing: false) ?? flowChange(vanishing: true))?.series.decayFactor
             ?? profile?.weights.decayFactor
         context.nonfiniteOrigin = record.firstNonfinite
@@ -1314,7 +1360,7 @@ struct RecordAnalysis {
             if baseline > 0 && step.globalGradientNorm > baseline * thresholds.explodingGrowth { break }
             history.append(step.globalGradientNorm)
         }
-        let explodingAtStart = flowChange(vanishing: false) != nil
+        let explodingAtStart = flowChange(vanishing: false) != nil || !firingTimeFlows(vanishing: false).isEmpty
         var boundRatio = thresholds.clipUpdateRatio
         if history.count >= thresholds.minimumClipHistory && !explodingAtStart {
             switch thresholds.clipRule {

@@ -36,6 +36,16 @@ public struct NonfiniteError: Error, CustomStringConvertible, Sendable {
 ///     monitor.beforeUpdate(); optimizer.step(); monitor.afterUpdate()
 ///
 /// `inspectGradients` reads the gradients before clipping and before they are zeroed.
+///
+/// Recurrent networks (`RNN`, `LSTM`, `GRU`, leaf modules of the model): at each recorded step
+/// the monitor turns on the module's `recordsHiddenGradients` before the forward pass (off again
+/// at unrecorded steps, unless it was on before the monitor attached) and stores its
+/// `hiddenGradientNorms`, `‖∂L/∂h_t‖` for every time step `t` of its last layer, in the layer's
+/// `LayerStatistics.hiddenGradientNorms`. The module must be called through its hooks
+/// (`callAsFunction`, or `runTruncated` per chunk) for the monitor to see it; the cost is one
+/// norm per time step during the backward pass of recorded steps. With `runTruncated` each
+/// chunk's forward pass runs before its body, so call `beginStep()` before the run and again at
+/// the end of each chunk's body.
 public final class Monitor<Scalar: TensorScalar> {
     /// How often and how much to record.
     public struct Settings: Codable, Sendable, Equatable {
@@ -92,6 +102,9 @@ public final class Monitor<Scalar: TensorScalar> {
     private var pendingStatistics: StepStatistics?
     /// Per parameter, whether this step's update is being measured.
     private var measuring: [Bool] = []
+    /// The recurrent leaves (by leaf index), and whether each recorded its hidden-state
+    /// gradients before the monitor attached (restored by `detach`).
+    private let recurrentLeaves: [(leaf: Int, module: any RecurrentModule<Scalar>, recordedBefore: Bool)]
 
     /// Attaches to every leaf module of `model` (modules without children).
     public init(model: any Module<Scalar>, settings: Settings = Settings()) {
@@ -109,6 +122,10 @@ public final class Monitor<Scalar: TensorScalar> {
             }
         }
         layerStats = Array(repeating: nil, count: leaves.count)
+        recurrentLeaves = leaves.enumerated().compactMap { index, leaf in
+            guard let module = leaf.module as? any RecurrentModule<Scalar> else { return nil }
+            return (index, module, module.recordsHiddenGradients)
+        }
         for (index, leaf) in leaves.enumerated() {
             handles.append(leaf.module.hooks.addForwardHook { [unowned self] _, input, output in
                 self.forwardHook(leaf: index, input: input, output: output)
@@ -121,10 +138,14 @@ public final class Monitor<Scalar: TensorScalar> {
 
     deinit { detach() }
 
-    /// Removes the hooks; the record stays.
+    /// Removes the hooks and gives recurrent modules back their `recordsHiddenGradients`; the
+    /// record stays.
     public func detach() {
         for handle in handles { handle.remove() }
         handles = []
+        for r in recurrentLeaves where r.module.recordsHiddenGradients != r.recordedBefore {
+            r.module.recordsHiddenGradients = r.recordedBefore
+        }
     }
 
     /// Whether the guard looks at values this step.
@@ -141,6 +162,11 @@ public final class Monitor<Scalar: TensorScalar> {
         nonfiniteOutputGradients.removeAll(keepingCapacity: true)
         pendingStatistics = nil
         measuring = []
+        // Setting the flag to true empties the module's norms, so those read after this step's
+        // backward pass are this step's.
+        for r in recurrentLeaves where recording || r.module.recordsHiddenGradients != r.recordedBefore {
+            r.module.recordsHiddenGradients = recording || r.recordedBefore
+        }
     }
 
     // MARK: Hooks
@@ -214,6 +240,10 @@ public final class Monitor<Scalar: TensorScalar> {
             }
         }
         if recording {
+            for r in recurrentLeaves where layerStats[r.leaf] != nil {
+                let norms = r.module.hiddenGradientNorms
+                if !norms.isEmpty { layerStats[r.leaf]!.hiddenGradientNorms = norms }
+            }
             var statistics = StepStatistics(
                 step: step, loss: lossValue, globalGradientNorm: 0,
                 parameters: parameters.map { parameterStatistics($0.0, $0.1) },

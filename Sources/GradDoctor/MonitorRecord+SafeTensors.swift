@@ -16,7 +16,11 @@ import GradTensor
 // - `parameter.*` [S, P]: `present` (I64: the step recorded this parameter), the nine
 //   statistics of `ParameterStatistics` (`nonfinite_count` I64, the rest F64,
 //   `update_ratio_present` for the optional one).
-// - `layer.*` [S, L]: likewise for `LayerStatistics`.
+// - `layer.*` [S, L]: likewise for `LayerStatistics`; for recurrent layers' per-time-step
+//   norms `hiddenGradientNorms`, `layer.hidden_gradient_norms_present` [S, L] (I64) and, for
+//   each layer index j with any, `layer.hidden_gradient_norms.<j>` [S, T_max] (F64, rows padded
+//   with 0 past their length) and `layer.hidden_gradient_lengths.<j>` [S] (I64: each row's T,
+//   which varies under truncated BPTT). Records without these columns have no such series.
 // - `histogram.*`: `step`, `name` (index into `parameters`), `zero_count`, `nonfinite_count`
 //   (I64) and `linear_range` (F64) [H]; `log_counts` and `linear_counts` concatenated (I64)
 //   with their lengths in `log_lengths` / `linear_lengths` [H].
@@ -89,6 +93,18 @@ extension MonitorRecord {
         columns.optionals("layer.dead_fraction", [s, l], layers.map { $0?.deadFraction })
         columns.ints("layer.nonfinite_count", [s, l], layers.map { $0?.nonfiniteCount ?? 0 })
         columns.optionals("layer.output_gradient_norm", [s, l], layers.map { $0?.outputGradientNorm })
+        columns.ints("layer.hidden_gradient_norms_present", [s, l], layers.map { $0?.hiddenGradientNorms == nil ? 0 : 1 })
+        for j in 0..<l {
+            let series = (0..<s).map { layers[$0 * l + j]?.hiddenGradientNorms }
+            guard series.contains(where: { $0 != nil }) else { continue }
+            let width = series.map { $0?.count ?? 0 }.max() ?? 0
+            var values = [Double](repeating: 0, count: s * width)
+            for (i, norms) in series.enumerated() {
+                for (t, value) in (norms ?? []).enumerated() { values[i * width + t] = value }
+            }
+            columns.doubles("layer.hidden_gradient_norms.\(j)", [s, width], values)
+            columns.ints("layer.hidden_gradient_lengths.\(j)", [s], series.map { $0?.count ?? 0 })
+        }
 
         let h = histograms.count
         columns.ints("histogram.step", [h], histograms.map(\.step))
@@ -123,9 +139,10 @@ extension MonitorRecord {
             throw CheckpointError.invalidHeader(file: path, field: "__metadata__.layers", detail: "expected [name, kind] pairs")
         }
         self.init()
-        stride = try reader.metadataInt("stride")
-        histogramStride = try reader.metadataInt("histogram_stride")
-        skippedSteps = try reader.metadataInt("skipped_steps")
+        // The strides start at 1 and double as the record is decimated; later code divides by them.
+        stride = try reader.metadataInt("stride", in: 1...(1 << 40))
+        histogramStride = try reader.metadataInt("histogram_stride", in: 1...(1 << 40))
+        skippedSteps = try reader.metadataInt("skipped_steps", in: 0...Int.max)
         if let origin = file.metadata["first_nonfinite"] {
             guard let value = try? JSONDecoder().decode(NonfiniteOrigin.self, from: Data(origin.utf8)) else {
                 throw CheckpointError.invalidHeader(file: path, field: "__metadata__.first_nonfinite", detail: "not a non-finite origin")
@@ -147,7 +164,7 @@ extension MonitorRecord {
         let mean = try reader.doubles("parameter.gradient_mean", count: s * p)
         let std = try reader.doubles("parameter.gradient_std", count: s * p)
         let zero = try reader.doubles("parameter.zero_fraction", count: s * p)
-        let parameterNonfinite = try reader.ints("parameter.nonfinite_count", count: s * p)
+        let parameterNonfinite = try reader.counts("parameter.nonfinite_count", count: s * p)
         let weightNorm = try reader.doubles("parameter.weight_norm", count: s * p)
         let updateRatio = try reader.optionals("parameter.update_ratio", count: s * p)
 
@@ -156,8 +173,23 @@ extension MonitorRecord {
         let activationStd = try reader.doubles("layer.activation_std", count: s * l)
         let saturation = try reader.optionals("layer.saturation_fraction", count: s * l)
         let dead = try reader.optionals("layer.dead_fraction", count: s * l)
-        let layerNonfinite = try reader.ints("layer.nonfinite_count", count: s * l)
+        let layerNonfinite = try reader.counts("layer.nonfinite_count", count: s * l)
         let outputGradient = try reader.optionals("layer.output_gradient_norm", count: s * l)
+        // Per recurrent layer index: its [S, T_max] norms, T_max, and each row's length.
+        var hiddenPresent = [Int](repeating: 0, count: s * l)
+        var hidden: [Int: (values: [Double], width: Int, lengths: [Int])] = [:]
+        if file["layer.hidden_gradient_norms_present"] != nil {
+            hiddenPresent = try reader.ints("layer.hidden_gradient_norms_present", count: s * l)
+            for j in 0..<l where (0..<s).contains(where: { hiddenPresent[$0 * l + j] != 0 }) {
+                let (values, width) = try reader.matrix("layer.hidden_gradient_norms.\(j)", rows: s)
+                let lengthsName = "layer.hidden_gradient_lengths.\(j)"
+                let lengths = try reader.ints(lengthsName, count: s)
+                guard lengths.allSatisfy({ $0 >= 0 && $0 <= width }) else {
+                    throw CheckpointError.invalidShape(file: path, tensor: lengthsName, detail: "lengths must be between 0 and \(width)")
+                }
+                hidden[j] = (values, width, lengths)
+            }
+        }
 
         steps.reserveCapacity(s)
         for i in 0..<s {
@@ -172,10 +204,14 @@ extension MonitorRecord {
             var layers: [LayerStatistics] = []
             for j in 0..<l where layerPresent[i * l + j] != 0 {
                 let k = i * l + j
+                var norms: [Double]?
+                if hiddenPresent[k] != 0, let series = hidden[j] {
+                    norms = Array(series.values[(i * series.width)..<(i * series.width + series.lengths[i])])
+                }
                 layers.append(LayerStatistics(
                     name: layerPairs[j][0], kind: layerPairs[j][1], activationMean: activationMean[k],
                     activationStd: activationStd[k], saturationFraction: saturation[k], deadFraction: dead[k],
-                    nonfiniteCount: layerNonfinite[k], outputGradientNorm: outputGradient[k]))
+                    nonfiniteCount: layerNonfinite[k], outputGradientNorm: outputGradient[k], hiddenGradientNorms: norms))
             }
             steps.append(StepStatistics(step: stepNumbers[i], loss: loss[i], globalGradientNorm: global[i],
                                         clippedGradientNorm: clipped[i], parameters: parameters, layers: layers,
@@ -185,13 +221,13 @@ extension MonitorRecord {
         let histogramSteps = try reader.ints("histogram.step")
         let h = histogramSteps.count
         let names = try reader.ints("histogram.name", count: h)
-        let zeroCounts = try reader.ints("histogram.zero_count", count: h)
-        let nonfiniteCounts = try reader.ints("histogram.nonfinite_count", count: h)
+        let zeroCounts = try reader.counts("histogram.zero_count", count: h)
+        let nonfiniteCounts = try reader.counts("histogram.nonfinite_count", count: h)
         let ranges = try reader.doubles("histogram.linear_range", count: h)
         let logLengths = try reader.ints("histogram.log_lengths", count: h)
         let linearLengths = try reader.ints("histogram.linear_lengths", count: h)
-        let logCounts = try reader.ints("histogram.log_counts", count: try reader.total(logLengths, "histogram.log_lengths"))
-        let linearCounts = try reader.ints("histogram.linear_counts", count: try reader.total(linearLengths, "histogram.linear_lengths"))
+        let logCounts = try reader.counts("histogram.log_counts", count: try reader.total(logLengths, "histogram.log_lengths"))
+        let linearCounts = try reader.counts("histogram.linear_counts", count: try reader.total(linearLengths, "histogram.linear_lengths"))
         var logStart = 0, linearStart = 0
         for i in 0..<h {
             guard names[i] >= 0 && names[i] < p else {
@@ -261,10 +297,30 @@ private struct ColumnReader {
         return tensor.scalars
     }
 
+    /// A two-axis F64 tensor with `rows` rows: its elements and its number of columns.
+    func matrix(_ name: String, rows: Int) throws -> (values: [Double], columns: Int) {
+        guard case .float64(let tensor) = try entry(name) else {
+            throw CheckpointError.unsupportedDtype(file: path, tensor: name, dtype: try entry(name).dtype.rawValue + " (expected F64)")
+        }
+        guard tensor.rank == 2 && tensor.shape[0] == rows else {
+            throw CheckpointError.invalidShape(file: path, tensor: name, detail: "expected shape [\(rows), T], found \(tensor.shape)")
+        }
+        return (tensor.scalars, tensor.shape[1])
+    }
+
     func optionals(_ name: String, count: Int) throws -> [Double?] {
         let values = try doubles(name, count: count)
         let present = try ints(name + "_present", count: count)
         return zip(values, present).map { $1 != 0 ? $0 : nil }
+    }
+
+    /// Integers that count something, so none is negative.
+    func counts(_ name: String, count: Int) throws -> [Int] {
+        let values = try ints(name, count: count)
+        if let index = values.firstIndex(where: { $0 < 0 }) {
+            throw CheckpointError.invalidShape(file: path, tensor: name, detail: "element \(index) is \(values[index]), a negative count")
+        }
+        return values
     }
 
     /// The sum of non-negative lengths.
@@ -275,9 +331,14 @@ private struct ColumnReader {
         return lengths.reduce(0, +)
     }
 
-    func metadataInt(_ key: String) throws -> Int {
+    func metadataInt(_ key: String, in range: ClosedRange<Int>) throws -> Int {
         guard let text = file.metadata[key], let value = Int(text) else {
             throw CheckpointError.invalidHeader(file: path, field: "__metadata__.\(key)", detail: "expected an integer")
+        }
+        guard range.contains(value) else {
+            throw CheckpointError.invalidHeader(
+                file: path, field: "__metadata__.\(key)",
+                detail: "\(value) is out of range (expected \(range.lowerBound)...\(range.upperBound))")
         }
         return value
     }

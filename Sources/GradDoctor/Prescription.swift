@@ -51,9 +51,12 @@ public enum Remedy: Codable, Sendable, Equatable {
     case lowerLearningRate(factor: Double)
     /// Multiply the learning rate by `factor` (> 1).
     case raiseLearningRate(factor: Double)
-    /// Replace the vanilla recurrent cell by an LSTM or GRU (recurrent networks only).
+    /// Replace the vanilla recurrent cell by an LSTM or GRU (recurrent networks only): gates
+    /// carry the gradient back through time instead of a product of recurrent Jacobians
+    /// (Hochreiter & Schmidhuber 1997; Cho et al. 2014).
     case useLSTMOrGRU
-    /// Initialize the recurrent weights (`weight_hh`) orthogonally (recurrent networks only).
+    /// Initialize the recurrent weights (`weight_hh`, each gate block) as random orthogonal
+    /// matrices, spectral radius 1 (recurrent networks only; Saxe et al. 2013, Le et al. 2015).
     case orthogonalRecurrentWeights
 
     /// The remedy's kind in snake_case (`use_activation`, `clip_grad_norm`, ...).
@@ -138,6 +141,12 @@ struct PrescriptionContext {
     /// The dominant hidden activation.
     var activation: Activation?
     var isRecurrent = false
+    /// The recurrent layer whose gradient vanishes (explodes) through time, if any.
+    var timeVanishing: ThroughTimeFlow?
+    var timeExploding: ThroughTimeFlow?
+    /// Whether the gradient also vanishes (explodes) through depth, layer to layer.
+    var depthVanishing = false
+    var depthExploding = false
     /// The early per-layer gradient factor `(n_1/n_L)^(1/(L−1))`.
     var layerFactor: Double?
     var nonfiniteOrigin: NonfiniteOrigin?
@@ -211,6 +220,44 @@ extension Doctor {
         }
     }
 
+    /// The remedies for a gradient that vanishes or explodes through time in `flow`'s layer,
+    /// best first.
+    ///
+    /// Vanishing: an LSTM or GRU for a vanilla RNN (gates carry the gradient), then orthogonal
+    /// recurrent weights; no clipping (it only bounds large gradients). Exploding: clipping
+    /// first (Pascanu et al. 2013), then orthogonal recurrent weights, then a lower learning rate.
+    static func throughTimeRemedies(_ flow: ThroughTimeFlow, vanishing: Bool, clip: (Remedy, String)?,
+                                    lower: (Remedy, String)) -> [(Remedy, String)] {
+        let rho = shortNumber(flow.stepFactor), t = flow.sequenceLength, decay = shortNumber(flow.sequenceDecay)
+        let measured = "here ρ ≈ \(rho) per step, \(decay)× over \(t) steps"
+        var list: [(Remedy, String)] = []
+        if vanishing {
+            if !flow.isGated {
+                list.append((.useLSTMOrGRU,
+                             "An LSTM carries the gradient back through its cell state additively, multiplied at each step by the "
+                             + "forget gate, which learns to stay near 1, instead of by the recurrent Jacobian diag(φ')·W_hhᵀ "
+                             + "(\(measured)); a GRU's update gate does the same. They solve the adding problem at lengths where "
+                             + "the vanilla RNN stays at the baseline (Hochreiter & Schmidhuber 1997)."))
+            }
+            list.append((.orthogonalRecurrentWeights,
+                         "An orthogonal W_hh has every singular value 1, so the linear part of each step back keeps the gradient's "
+                         + "size and only the nonlinearity's derivative shrinks it (Saxe et al. 2013; Le et al. 2015) — \(measured)."
+                         + (flow.isGated ? " In a gated cell the forget gate still decides; a forget-gate bias of 1 (Jozefowicz et "
+                            + "al. 2015) keeps the cell state from the start." : "")))
+        } else {
+            if let clip {
+                list.append((clip.0, "Clipping the gradient norm is the remedy of Pascanu et al. 2013 for exploding gradients through time: "
+                             + "\(measured), so one step's gradient can be ρ^T times the typical; clipping keeps its direction "
+                             + "and caps its size. " + clip.1))
+            }
+            list.append((.orthogonalRecurrentWeights,
+                         "The recurrent weights' spectral radius is above 1 (\(measured)); orthogonal W_hh starts it at exactly 1, "
+                         + "so the linear part of each step back neither grows nor shrinks the gradient."))
+            list.append(lower)
+        }
+        return list
+    }
+
     /// One finding's remedies, best first, each with its reason.
     static func remedies(for finding: Finding, context: PrescriptionContext) -> [(Remedy, String)] {
         let activation = context.activation
@@ -238,7 +285,11 @@ extension Doctor {
 
         switch finding.kind {
         case .vanishingGradients:
-            if context.isRecurrent {
+            if let flow = context.timeVanishing {
+                list += throughTimeRemedies(flow, vanishing: true, clip: clip, lower: lower)
+                // Depth remedies only when the gradient also vanishes layer to layer.
+                if !context.depthVanishing { break }
+            } else if context.isRecurrent {
                 list.append((.useLSTMOrGRU, "An LSTM's cell state carries the gradient through time additively, scaled by the forget "
                              + "gate (near 1 when needed), instead of multiplying it by the recurrent Jacobian at every step."))
             }
@@ -267,6 +318,10 @@ extension Doctor {
                               "The gradient grows \(factorText): the weights are too large for \(name). \(initializerText(initializer)) "
                               + "sets σ_w so that the per-layer gain σ_w·√E[φ'²] is 1, removing the cause; with a large learning "
                               + "rate it may need clipping as well.")
+            if let flow = context.timeExploding {
+                list += throughTimeRemedies(flow, vanishing: false, clip: clip, lower: lower)
+                if !context.depthExploding { break }
+            }
             // Clipping first: it bounds every step whatever the cause, so the run stays finite;
             // the initialization that removes the cause follows.
             if let clip { list.append(clip) }

@@ -123,6 +123,9 @@ final class RunWriter: TrainingObserver {
         if let record = runs.first?.result.record {
             try folder.write(RunCharts.gradientFlow(record: record, steps: nil).svg(), to: "gradient_flow.svg")
             try folder.write(RunCharts.gradientNormsOverTime(record: record).svg(), to: "gradient_norms.svg")
+            if !RunCharts.recurrentLayers(in: record).isEmpty {
+                try folder.write(RunCharts.hiddenGradientNorms(record: record).svg(), to: "hidden_gradients.svg")
+            }
         }
         let html = RunReport.html(
             title: title, specYAML: specYAML, summary: summary.rows, diagnosis: summary.diagnosis,

@@ -70,6 +70,9 @@ public protocol RecurrentModule<Scalar>: Module {
     /// Each layer's parameters, bottom first.
     var layers: [RecurrentLayerParameters<Scalar>] { get }
     /// When true, every backward pass through the network records `hiddenGradientNorms`.
+    /// Setting it to true (again) empties `hiddenGradientNorms`, so that what is there after the
+    /// next backward pass comes from that pass (the monitor sets it at each recorded step). It
+    /// takes effect from the next forward pass.
     var recordsHiddenGradients: Bool { get set }
     /// `‖∂L/∂h_t‖` for each step `t` of the last forward pass (index `t`, `0 ..< T`): the norm
     /// (over the batch and the units) of the gradient with respect to the last layer's hidden
@@ -114,7 +117,8 @@ extension RecurrentModule {
     /// `body` computes the chunk's loss and calls `backward()` on it (and, typically, steps an
     /// optimizer); gradients then flow back through at most `chunkLength` steps, never across a
     /// chunk boundary. The first chunk starts from `initialState` as given (gradients reach it).
-    /// With `chunkLength ≥ T` this is one ordinary run over the whole sequence.
+    /// With `chunkLength ≥ T` this is one ordinary run over the whole sequence. Each chunk's run
+    /// calls the module's hooks, as `callAsFunction` does (so a `Monitor` sees every chunk).
     /// - Parameters:
     ///   - input: `[T, B, in]`, or `[B, T, in]` with `batchFirst`.
     ///   - chunkLength: steps per chunk `k` ≥ 1; the last chunk may be shorter.
@@ -135,7 +139,8 @@ extension RecurrentModule {
         repeat {
             let end = Swift.min(start + chunkLength, steps)
             let chunk = start == 0 && end == steps ? input : input.slice(axis: timeAxis, start..<end)
-            let (output, finalState) = run(chunk, initialState: state)
+            let (rawOutput, finalState) = run(chunk, initialState: state)
+            let output = hooks.isEmpty ? rawOutput : hooks.run(module: self, input: chunk, output: rawOutput)
             try body(RecurrentChunk(index: index, timeSteps: start..<end, input: chunk, output: output, finalState: finalState))
             state = finalState.detached()
             start = end
@@ -156,7 +161,9 @@ final class RecurrentCore<Scalar: TensorScalar> {
     let numLayers: Int
     let batchFirst: Bool
     let layers: [RecurrentLayerParameters<Scalar>]
-    var recordsHiddenGradients = false
+    var recordsHiddenGradients = false {
+        didSet { if recordsHiddenGradients { hiddenGradientNorms = [] } }
+    }
     var hiddenGradientNorms: [Double] = []
 
     /// Layers with PyTorch's default initialization: every weight and bias from

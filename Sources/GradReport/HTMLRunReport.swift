@@ -14,8 +14,9 @@ public enum RunReport {
     /// explanation and evidence table, the ranked prescriptions with their rationale, the early
     /// gradient-flow profile); "Verification" (baseline and every rerun, including those that
     /// did not help, with verdict and reason); "Loss" (all runs in one chart); one section per
-    /// run with a record (gradient flow, norms over time, histogram heat maps of the first and
-    /// last weight parameters, unit health when recorded, where a non-finite value began);
+    /// run with a record (gradient flow, norms over time, ‖∂L/∂h_t‖ against t for each
+    /// recurrent layer, histogram heat maps of the first and last weight parameters, unit
+    /// health when recorded, where a non-finite value began);
     /// "Spec" (the spec as given); then `extraSections`. Every string is escaped.
     ///
     /// - Parameters:
@@ -145,6 +146,10 @@ public enum RunReport {
         blocks.append(.chart(flow, caption: "Weight-gradient norm of each layer, input side left, at \(flow.series.map(\.name).joined(separator: ", ")). Norms falling toward the input mean vanishing gradients; rising toward the input, exploding ones."))
         blocks.append(.chart(RunCharts.gradientNormsOverTime(record: record),
                              caption: "Weight-gradient norm of each layer over the run (log scale); gaps are steps whose norm was not finite or was 0."))
+        for layer in RunCharts.recurrentLayers(in: record) {
+            let chart = RunCharts.hiddenGradientNorms(record: record, layer: layer)
+            blocks.append(.chart(chart, caption: "Gradient with respect to the hidden state of recurrent layer \(layer) at each time step, ‖∂L/∂h_t‖ (log scale), at \(chart.series.map(\.name).joined(separator: ", ")). The loss's gradient enters at the last step and flows back toward t = 0: a line falling toward t = 0 is a gradient vanishing through time, a rising one exploding."))
+        }
         let weights = RunCharts.weightParameters(in: record)
         if record.histograms.isEmpty {
             blocks.append(.paragraph("No gradient histograms were recorded."))

@@ -83,6 +83,54 @@ public enum RunCharts {
                          series: lines, yScale: .log)
     }
 
+    /// The gradient through time in a recurrent layer: `‖∂L/∂h_t‖` against the time step `t`
+    /// (log y), one line per recorded step: the first, the middle and the last recorded steps
+    /// with the layer's norms by default, coloured early (dark) to late (light) along viridis.
+    /// A line falling toward `t = 0` is a gradient vanishing through time; rising, exploding.
+    ///
+    /// - Parameters:
+    ///   - record: the run's record.
+    ///   - layer: the recurrent module's name, or nil for the first in the record
+    ///     (`recurrentLayers(in:)`).
+    ///   - steps: the steps to draw (the recorded step nearest each), or nil for the default.
+    public static func hiddenGradientNorms(record: MonitorRecord, layer: String? = nil, steps: [Int]? = nil) -> LineChart {
+        let name = layer ?? recurrentLayers(in: record).first
+        let entries: [(step: Int, norms: [Double])] = record.steps.compactMap { entry in
+            guard let name, let norms = entry.layers.first(where: { $0.name == name })?.hiddenGradientNorms, !norms.isEmpty else { return nil }
+            return (entry.step, norms)
+        }
+        var chosen: [(step: Int, norms: [Double])] = []
+        if let steps {
+            for wanted in steps {
+                guard let nearest = entries.min(by: { Swift.abs($0.step - wanted) < Swift.abs($1.step - wanted) }) else { continue }
+                if !chosen.contains(where: { $0.step == nearest.step }) { chosen.append(nearest) }
+            }
+            chosen.sort { $0.step < $1.step }
+        } else if !entries.isEmpty {
+            for index in [0, (entries.count - 1) / 2, entries.count - 1] where !chosen.contains(where: { $0.step == entries[index].step }) {
+                chosen.append(entries[index])
+            }
+        }
+        let lines = chosen.enumerated().map { i, entry in
+            let t = chosen.count == 1 ? 0 : 0.85 * Double(i) / Double(chosen.count - 1)
+            return LineSeries(name: "step \(entry.step)", x: entry.norms.indices.map(Double.init), y: entry.norms,
+                              colour: ChartPalette.sequential(t))
+        }
+        let title = "Gradient through time" + (name.map { ": layer \($0)" } ?? "")
+        return LineChart(title: title, xLabel: "time step t", yLabel: "‖∂L/∂h_t‖ (log scale)", series: lines, yScale: .log)
+    }
+
+    /// The recurrent layers of a record (those with `hiddenGradientNorms`), in forward order.
+    ///
+    /// - Parameter record: the run's record.
+    public static func recurrentLayers(in record: MonitorRecord) -> [String] {
+        var names: [String] = []
+        for entry in record.steps {
+            for layer in entry.layers where layer.hiddenGradientNorms != nil && !names.contains(layer.name) { names.append(layer.name) }
+        }
+        return names
+    }
+
     /// The gradient histograms of one parameter over time: x = snapshot step, y = the
     /// log-magnitude bins (`GradientHistogram.logBinEdges`, decades 1e-12 … 1e4) with a row for
     /// exact zeros below and one for non-finite elements above; colour = the fraction of the

@@ -60,7 +60,7 @@ struct SeedRun {
             run.clip = Float(maxNorm)
         case .lowerLearningRate(let factor), .raiseLearningRate(let factor):
             run.learningRate *= Float(factor)
-        case .batchNorm, .residualConnections, .useLSTMOrGRU:
+        case .batchNorm, .residualConnections, .useLSTMOrGRU, .orthogonalRecurrentWeights:
             throw UnsupportedRemedy(name: prescription.remedy.name)
         }
         return run
