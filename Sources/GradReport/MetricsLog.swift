@@ -88,7 +88,17 @@ public final class MetricsLog {
         } catch {
             throw MetricsLogError.unreadable(file: url.relativePath, reason: TensorBoardWriter.reason(error))
         }
-        let bytes = [UInt8](data)
+        return try readLines(bytes: [UInt8](data), file: url.relativePath)
+    }
+
+    /// Reads the bytes of a metrics file, as `readLines(url:)` does.
+    ///
+    /// - Parameters:
+    ///   - bytes: the file's contents.
+    ///   - file: the file's name for error messages.
+    /// - Returns: the lines in file order.
+    /// - Throws: `MetricsLogError.badLine` with the 1-based line number.
+    public static func readLines(bytes: [UInt8], file: String) throws -> [MetricsLine] {
         let decoder = MetricsLine.decoder()
         var lines: [MetricsLine] = []
         var start = 0, number = 1
@@ -102,7 +112,7 @@ public final class MetricsLog {
                 } catch where newline == nil {
                     // An incomplete last line, cut short by a crash.
                 } catch {
-                    throw MetricsLogError.badLine(file: url.relativePath, line: number, reason: describe(error))
+                    throw MetricsLogError.badLine(file: file, line: number, reason: describe(error))
                 }
             }
             start = end + 1
