@@ -264,6 +264,7 @@ extension CatalogExperiment {
     public static let all: [CatalogExperiment] = [
         sigmoidVsReLU, clipping, xavierVsKaiming, spiralSigmoid, gradientMonitoring, remedies,
         he2015Depth30(), glorot2010Saturation(), residualDepth(), batchNormSigmoid(), edgeOfChaos(), atlas(), mnist1d(),
+        addingProblem(), pascanuClipping(),
     ]
 
     /// The experiment of that name.

@@ -89,6 +89,25 @@ extension RunSpec {
         case .batchNorm(let features, let eps, let momentum): return BatchNorm1d<Float>(numFeatures: features, eps: eps, momentum: momentum)
         case .layerNorm(let features, let eps): return LayerNorm<Float>(normalizedShape: [features], eps: eps)
         case .dropout(let p): return Dropout<Float>(p: p, generator: generator)
+        case .lastStep: return LastStep<Float>(batchFirst: true)
+        case .recurrent(let r):
+            let network: any RecurrentModule<Float>
+            switch r.cell {
+            case .rnn:
+                network = RNN<Float>(r.input, r.hidden, numLayers: r.layers, nonlinearity: r.nonlinearity, bias: r.bias,
+                                     batchFirst: true, orthogonalRecurrentWeights: r.orthogonal, generator: generator)
+            case .lstm:
+                network = LSTM<Float>(r.input, r.hidden, numLayers: r.layers, bias: r.bias, batchFirst: true,
+                                      forgetGateBias: r.forgetBias, orthogonalRecurrentWeights: r.orthogonal, generator: generator)
+            case .gru:
+                network = GRU<Float>(r.input, r.hidden, numLayers: r.layers, bias: r.bias, batchFirst: true,
+                                     orthogonalRecurrentWeights: r.orthogonal, generator: generator)
+            }
+            if r.orthogonal && r.orthogonalGain != 1 {
+                for layer in network.layers { layer.weightHH.assign(layer.weightHH.value * Float(r.orthogonalGain)) }
+            }
+            // First in the list it reads the data's rows [n, T·input] as sequences [n, T, input].
+            return index == 0 ? SequenceInput(network) : network
         }
     }
 
@@ -167,10 +186,25 @@ extension RunSpec {
     }
 
     /// Checks the model's input width against the features and its output width against the
-    /// targets (the classes for cross-entropy).
+    /// targets (the classes for cross-entropy); for a model that reads sequences, that the rows
+    /// hold whole steps of its `input` features, and for one that outputs sequences, that the
+    /// targets have one entry (class index for cross-entropy) per step and output.
     private func checkWidths(_ full: Dataset<Float>, classCount: Int?, kind: String, layout: SequenceLayout?) throws(SpecError) {
         let (inputPath, outputPath) = widthPaths
         let features = full.features.shape[1]
+        if model.readsSequences {
+            let channels = model.inputWidth
+            if let layout, layout.channels != channels {
+                throw specError(inputPath, "expected \(layout.channels) to match the data (\(kind) has \(layout.steps) steps × \(layout.channels) "
+                                + "channel\(layout.channels == 1 ? "" : "s") per example, flattened to \(features) features), found \(channels)")
+            }
+            if layout == nil && features % channels != 0 {
+                throw specError(inputPath, "expected a divisor of \(features) to match the data (\(kind) has \(features) features per example, "
+                                + "read as steps of input features each), found \(channels)")
+            }
+            try checkOutputs(full, classCount: classCount, kind: kind, steps: features / channels, outputPath: outputPath)
+            return
+        }
         if model.inputWidth != features {
             let shape = layout.map { " (\($0.steps) steps × \($0.channels) channel\($0.channels == 1 ? "" : "s"), flattened)" } ?? ""
             throw specError(inputPath, "expected \(features) to match the data (\(kind) has \(features) feature\(features == 1 ? "" : "s") per example\(shape)), found \(model.inputWidth)")
@@ -190,13 +224,61 @@ extension RunSpec {
         }
     }
 
-    /// The key paths of the input and output widths (`model.mlp.input`, `model.layers[0].linear.in`).
+    /// Checks the output width of a model that reads sequences of `steps` steps.
+    private func checkOutputs(_ full: Dataset<Float>, classCount: Int?, kind: String, steps: Int, outputPath: String) throws(SpecError) {
+        let targetWidth = full.targets.shape[1]
+        let width = model.outputWidth
+        guard model.writesSequences else {
+            if train.loss == .crossEntropy {
+                guard let labels = full.labels else {
+                    throw specError("train.loss", "cross_entropy needs class labels, but data kind \(kind) has "
+                                    + (targetWidth == steps ? "one target per step (end the model with its per-step layers, without last_step)" : "regression targets"))
+                }
+                let classes = targetWidth > 1 ? targetWidth : (classCount ?? ((labels.max() ?? 0) + 1))
+                if width != classes {
+                    throw specError(outputPath, "expected \(classes) to match the data (\(kind) has \(classes) classes for cross_entropy), found \(width)")
+                }
+            } else if width != targetWidth {
+                throw specError(outputPath, "expected \(targetWidth) to match the data (\(kind) has \(targetWidth) target\(targetWidth == 1 ? "" : "s") per example), found \(width)")
+            }
+            return
+        }
+        // Outputs [n, T, width]: one class index per step for cross-entropy, T·width targets otherwise.
+        if train.loss == .crossEntropy {
+            guard targetWidth == steps else {
+                throw specError(outputPath, "the model outputs classes at each of \(steps) steps, but \(kind) has \(targetWidth) target\(targetWidth == 1 ? "" : "s") "
+                                + "per example (cross_entropy per step needs one class index per step; for one class per sequence add last_step before the output layer)")
+            }
+            var largest = 0
+            for value in full.targets.scalars {
+                guard value >= 0, value == value.rounded() else {
+                    throw specError("train.loss", "cross_entropy per step needs whole class indices ≥ 0 as targets, but \(kind) has \(value)")
+                }
+                largest = Swift.max(largest, Int(value))
+            }
+            if width <= largest {
+                throw specError(outputPath, "expected at least \(largest + 1) to match the data (\(kind)'s per-step targets are classes 0…\(largest)), found \(width)")
+            }
+        } else if steps * width != targetWidth {
+            let perStep = targetWidth % steps == 0 ? " (\(targetWidth / steps) per step)" : ""
+            throw specError(outputPath, "expected \(targetWidth % steps == 0 ? "\(targetWidth / steps)" : "an output per step") to match the data "
+                            + "(\(kind) has \(targetWidth) targets per example\(perStep) and the model outputs \(steps) steps), found \(width)")
+        }
+    }
+
+    /// The key paths of the input and output widths (`model.mlp.input`, `model.layers[0].linear.in`,
+    /// `model.layers[0].lstm.input`, `model.layers[2].lstm.hidden`).
     private var widthPaths: (String, String) {
         switch model {
         case .mlp: return ("model.mlp.input", "model.mlp.output")
         case .layers(let layers):
-            let linears = layers.indices.filter { if case .linear = layers[$0] { true } else { false } }
-            return ("model.layers[\(linears.first ?? 0)].linear.in", "model.layers[\(linears.last ?? 0)].linear.out")
+            let sized = layers.indices.filter { switch layers[$0] { case .linear, .recurrent: true; default: false } }
+            func path(_ index: Int?, linear: String, recurrent: String) -> String {
+                guard let index else { return "model.layers[0]" }
+                if case .recurrent(let r) = layers[index] { return "model.layers[\(index)].\(r.cell.rawValue).\(recurrent)" }
+                return "model.layers[\(index)].linear.\(linear)"
+            }
+            return (path(sized.first, linear: "in", recurrent: "input"), path(sized.last, linear: "out", recurrent: "hidden"))
         }
     }
 

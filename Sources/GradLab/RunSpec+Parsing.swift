@@ -538,6 +538,9 @@ extension LayerSpec {
         "prelu": ["num_parameters", "init"], "elu": ["alpha"], "gelu": ["approximate"], "softplus": ["beta", "threshold"],
         "hardtanh": ["min_val", "max_val"], "batch_norm": ["features", "eps", "momentum"], "layer_norm": ["features", "eps"],
         "dropout": ["p"], "flatten": ["start_dim"],
+        "rnn": ["input", "hidden", "layers", "nonlinearity", "bias", "init", "batch_first"],
+        "lstm": ["input", "hidden", "layers", "bias", "init", "forget_bias", "batch_first"],
+        "gru": ["input", "hidden", "layers", "bias", "init", "batch_first"],
     ]
 
     /// An entry of a layer list: `{name: {parameters}}` or a bare name.
@@ -547,8 +550,9 @@ extension LayerSpec {
         var entryPath = path
         if reader.scalarText(node) != nil {
             name = try reader.choice(node, path, names)
-            if ["linear", "batch_norm", "layer_norm"].contains(name) {
-                let example = name == "linear" ? "{linear: {in: 1, out: 10}}" : "{\(name): {features: 10}}"
+            if ["linear", "batch_norm", "layer_norm", "rnn", "lstm", "gru"].contains(name) {
+                let example = name == "linear" ? "{linear: {in: 1, out: 10}}"
+                    : RecurrentLayerSpec.Cell(rawValue: name) != nil ? "{\(name): {input: 2, hidden: 32}}" : "{\(name): {features: 10}}"
                 throw reader.error(node, path, "\(name) needs parameters: write \(example)")
             }
         } else if case .mapping(let entries) = node.value {
@@ -604,6 +608,9 @@ extension LayerSpec {
             return .layerNorm(features: try f.requiredInt("features", min: 1, what: "the number of features, a whole number ≥ 1"),
                               eps: try f.double("eps", 1e-5, .positive))
         case "dropout": return .dropout(p: try f.double("p", 0.5, .fraction))
+        case "last_step": return .lastStep
+        case "rnn", "lstm", "gru":
+            return .recurrent(try RecurrentLayerSpec.read(f, cell: RecurrentLayerSpec.Cell(rawValue: name)!, reader))
         default:
             // Examples are rows `[n, features]`: only start_dim 1 keeps them rows.
             guard let startNode = f.node("start_dim") else { return .flatten(startDim: 1) }
@@ -631,14 +638,48 @@ extension LayerSpec {
         return layers
     }
 
-    /// The first width mismatch or initializer problem in a layer list: (index, parameter key, problem).
+    /// The first width mismatch, initializer problem or misplaced sequence layer in a layer
+    /// list: (index, parameter key, problem).
+    ///
+    /// Examples flow through the list as rows `[n, width]` or, from a recurrent layer on until a
+    /// `last_step`, as sequences `[n, T, width]`: a recurrent layer must come first (reading the
+    /// rows as sequences) or where sequences flow, `last_step` only where they flow, and
+    /// `batch_norm`, `flatten` and a per-channel `prelu` only on rows.
     static func widthProblem(_ layers: [LayerSpec]) -> (Int, String, String)? {
-        guard layers.contains(where: { if case .linear = $0 { true } else { false } }) else {
-            return (0, "", "a layer list needs at least one linear layer")
+        guard layers.contains(where: { switch $0 { case .linear, .recurrent: true; default: false } }) else {
+            return (0, "", "a layer list needs at least one linear or recurrent (rnn, lstm, gru) layer")
         }
         var width: Int?
+        var sequences = false
         for (index, layer) in layers.enumerated() {
+            if sequences {
+                switch layer {
+                case .batchNorm:
+                    return (index, "", "batch_norm normalizes rows [n, features], but here the examples are sequences [n, T, \(width ?? 0)]; "
+                            + "put it after last_step, or use layer_norm, which normalizes each step")
+                case .flatten:
+                    return (index, "", "flatten would merge the time steps of the sequences [n, T, \(width ?? 0)]; use last_step to keep the last step's output")
+                case .prelu(let count, _) where count != 1:
+                    return (index, "num_parameters", "expected 1 on sequences [n, T, \(width ?? 0)] (a per-channel prelu needs rows), found \(count)")
+                default: break
+                }
+            }
             switch layer {
+            case .recurrent(let recurrent):
+                if index > 0 && !sequences {
+                    return (index, "", "a \(recurrent.cell.rawValue) layer reads sequences: put it first in the list (it then reads each row "
+                            + "of features as steps of \(recurrent.input) features) or after another recurrent layer, before any last_step")
+                }
+                if let width, width != recurrent.input {
+                    return (index, "input", "expected \(width) (the output width of the layer before), found \(recurrent.input)")
+                }
+                width = recurrent.hidden
+                sequences = true
+            case .lastStep:
+                if !sequences {
+                    return (index, "", "last_step takes the last time step of sequences [n, T, H] and needs a recurrent layer (rnn, lstm, gru) before it")
+                }
+                sequences = false
             case .linear(let inFeatures, let outFeatures, _, let initializer, _):
                 if let width, width != inFeatures {
                     return (index, "in", "expected \(width) (the output width of the layer before), found \(inFeatures)")
@@ -669,13 +710,45 @@ extension LayerSpec {
     static func nonlinearity(after index: Int, in layers: [LayerSpec]) -> (String, Double?) {
         for layer in layers[(index + 1)...] {
             switch layer {
-            case .linear: return ("linear", nil)
-            case .batchNorm, .layerNorm, .dropout, .identity, .flatten: continue
+            case .linear, .recurrent: return ("linear", nil)
+            case .batchNorm, .layerNorm, .dropout, .identity, .flatten, .lastStep: continue
             case .leakyReLU(let slope): return ("leaky_relu", slope)
             default: return (layer.name, nil)
             }
         }
         return ("linear", nil)
+    }
+}
+
+extension RecurrentLayerSpec {
+    /// The names `init` accepts on a recurrent layer.
+    static let initNames = ["default", "orthogonal"]
+
+    /// A recurrent layer's parameters (the keys were checked against the cell's list).
+    static func read(_ f: SpecFields, cell: Cell, _ reader: SpecReader) throws(SpecError) -> RecurrentLayerSpec {
+        let input = try f.requiredInt("input", min: 1, what: "the features of each time step, a whole number ≥ 1")
+        let hidden = try f.requiredInt("hidden", min: 1, what: "the hidden units, a whole number ≥ 1")
+        let layers = try f.int("layers", 1, min: 1, max: 1000)
+        let nonlinearity = RNNNonlinearity(rawValue: try f.choice("nonlinearity", "tanh", RNNNonlinearity.allCases.map(\.rawValue)))!
+        var orthogonal = false, gain = 1.0
+        if let initNode = f.node("init") {
+            if reader.scalarText(initNode) != nil {
+                orthogonal = try reader.choice(initNode, f.path("init"), initNames) == "orthogonal"
+            } else {
+                let (name, fields) = try readTyped(initNode, f.path("init"), reader, types: initNames,
+                                                   keys: ["orthogonal": ["gain"]], what: "the recurrent weights' init (default or orthogonal)")
+                orthogonal = name == "orthogonal"
+                gain = try fields?.double("gain", 1, .positive) ?? 1
+            }
+        }
+        let forgetBias = try f.node("forget_bias").map { n throws(SpecError) in try reader.double(n, f.path("forget_bias"), .any) }
+        if let batchFirst = f.node("batch_first"), try !reader.bool(batchFirst, f.path("batch_first")) {
+            throw f.fail("batch_first", "expected true (examples are rows of features, read batch-first as [n, T, \(input)]), found false")
+        }
+        let bias = try f.bool("bias", true)
+        if forgetBias != nil && !bias { throw f.fail("forget_bias", "forget_bias sets a bias, but this layer has bias: false") }
+        return RecurrentLayerSpec(cell: cell, input: input, hidden: hidden, layers: layers, bias: bias,
+                                  orthogonal: orthogonal, orthogonalGain: gain, nonlinearity: nonlinearity, forgetBias: forgetBias)
     }
 }
 

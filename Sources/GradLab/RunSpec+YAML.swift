@@ -534,7 +534,13 @@ extension LayerSpec {
         case .layerNorm(let features, let eps): fields = [("features", .int(features)), ("eps", .number(eps))]
         case .dropout(let p): fields = [("p", .number(p))]
         case .flatten(let startDim): fields = [("start_dim", .int(startDim))]
-        case .sigmoid, .tanh, .relu, .selu, .silu, .softsign, .identity: break
+        case .recurrent(let r):
+            fields = [("input", .int(r.input)), ("hidden", .int(r.hidden)), ("layers", .int(r.layers))]
+            if r.cell == .rnn { fields.append(("nonlinearity", .plain(r.nonlinearity.rawValue))) }
+            fields += [("bias", .bool(r.bias)), ("init", !r.orthogonal ? .plain("default") : r.orthogonalGain == 1 ? .plain("orthogonal")
+                : .map([("type", .plain("orthogonal")), ("gain", .number(r.orthogonalGain))]))]
+            if r.cell == .lstm, let forgetBias = r.forgetBias { fields.append(("forget_bias", .number(forgetBias))) }
+        case .sigmoid, .tanh, .relu, .selu, .silu, .softsign, .identity, .lastStep: break
         }
         return .map([(name, .map(fields))])
     }

@@ -83,24 +83,52 @@ public enum ModelSpec: Codable, Sendable, Equatable {
     /// The layers in order, as `nn.Sequential(*layers)`.
     case layers([LayerSpec])
 
-    /// The number of input features: the MLP's `input`, or the first `linear` layer's `in`.
+    /// The number of input features: the MLP's `input`, or the first `linear` layer's `in`; for
+    /// a model that reads sequences (`readsSequences`), the features of one time step, the first
+    /// recurrent layer's `input` (the data's rows then hold whole steps of that many).
     public var inputWidth: Int {
         switch self {
         case .mlp(let mlp): return mlp.input
         case .layers(let layers):
-            for layer in layers { if case .linear(let inFeatures, _, _, _, _) = layer { return inFeatures } }
+            for layer in layers {
+                if case .linear(let inFeatures, _, _, _, _) = layer { return inFeatures }
+                if case .recurrent(let recurrent) = layer { return recurrent.input }
+            }
             return 0
         }
     }
 
-    /// The number of outputs: the MLP's `output`, or the last `linear` layer's `out`.
+    /// The number of outputs: the MLP's `output`, or the width of the last layer that sets one
+    /// (a `linear` layer's `out`, a recurrent layer's `hidden`); per time step when the model
+    /// ends on sequences (`writesSequences`).
     public var outputWidth: Int {
         switch self {
         case .mlp(let mlp): return mlp.output
         case .layers(let layers):
-            for layer in layers.reversed() { if case .linear(_, let out, _, _, _) = layer { return out } }
+            for layer in layers.reversed() {
+                if case .linear(_, let out, _, _, _) = layer { return out }
+                if case .recurrent(let recurrent) = layer { return recurrent.hidden }
+            }
             return 0
         }
+    }
+
+    /// Whether the first layer is recurrent: the model reads each example's row of features as a
+    /// sequence `[T, inputWidth]` (batch-first, step after step).
+    public var readsSequences: Bool {
+        if case .layers(let layers) = self, case .recurrent = layers.first { return true }
+        return false
+    }
+
+    /// Whether the model's output is a sequence `[n, T, outputWidth]`: it has a recurrent layer
+    /// and no `last_step` after the last one (a `linear` after it then applies per step).
+    public var writesSequences: Bool {
+        guard case .layers(let layers) = self else { return false }
+        for layer in layers.reversed() {
+            if case .lastStep = layer { return false }
+            if case .recurrent = layer { return true }
+        }
+        return false
     }
 
     /// Decodes the spec format of `model`.
@@ -218,6 +246,12 @@ public enum LayerSpec: Codable, Sendable, Equatable {
     case flatten(startDim: Int)
     /// `nn.Identity()`.
     case identity
+    /// `nn.RNN`, `nn.LSTM` or `nn.GRU` with `batch_first=True` (`{rnn: {input: 2, hidden: 64}}`,
+    /// `lstm`, `gru`): the output at every step, `[n, T, hidden]`. First in a list, it reads each
+    /// row of features as a sequence of steps of `input` features.
+    case recurrent(RecurrentLayerSpec)
+    /// The output at the last time step, `[n, T, H] → [n, H]` (`last_step`; GradNN's `LastStep`).
+    case lastStep
 
     /// The entry's name in a spec file (`linear`, `leaky_relu`, `batch_norm`).
     public var name: String {
@@ -240,19 +274,84 @@ public enum LayerSpec: Codable, Sendable, Equatable {
         case .dropout: "dropout"
         case .flatten: "flatten"
         case .identity: "identity"
+        case .recurrent(let recurrent): recurrent.cell.rawValue
+        case .lastStep: "last_step"
         }
     }
 
     /// Every entry name a layer list accepts.
     public static let names = [
         "linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "softplus", "silu",
-        "hardtanh", "softsign", "batch_norm", "layer_norm", "dropout", "flatten", "identity",
+        "hardtanh", "softsign", "batch_norm", "layer_norm", "dropout", "flatten", "identity", "rnn", "lstm", "gru", "last_step",
     ]
 
     /// Decodes one layer entry.
     public init(from decoder: Decoder) throws { self = try decodeSpecPart(decoder, LayerSpec.read) }
     /// Encodes one layer entry.
     public func encode(to encoder: Encoder) throws { try specNode.encode(to: encoder) }
+}
+
+/// A recurrent layer of a layer list: the cell, the sizes and the initialization, with
+/// PyTorch's names and defaults (`nn.RNN`/`nn.LSTM`/`nn.GRU`, always `batch_first=True`).
+///
+/// Spec keys: `input` and `hidden` (required), `layers` (1), `bias` (true), `init` (`default`,
+/// PyTorch's U(−1/√hidden, 1/√hidden), or `orthogonal`: every `weight_hh` gate block a random
+/// orthogonal matrix, or `{type: orthogonal, gain: g}`: g times one), `nonlinearity` (`tanh` or `relu`; `rnn` only), `forget_bias` (the LSTM
+/// forget gate's starting bias, e.g. 1.0; `lstm` only, default PyTorch's draw), `batch_first`
+/// (true, the only layout rows of features allow).
+public struct RecurrentLayerSpec: Sendable, Equatable {
+    /// Which cell: `rnn`, `lstm` or `gru` (the layer's name in a spec).
+    public enum Cell: String, Sendable, CaseIterable {
+        case rnn, lstm, gru
+    }
+
+    /// The cell.
+    public var cell: Cell
+    /// Features of each input step (`input`, ≥ 1).
+    public var input: Int
+    /// Units of each layer's hidden state (`hidden`, ≥ 1).
+    public var hidden: Int
+    /// Stacked layers (`layers`, PyTorch's `num_layers`; ≥ 1).
+    public var layers: Int
+    /// Whether the layers learn `b_ih` and `b_hh` (`bias`).
+    public var bias: Bool
+    /// Orthogonal recurrent weights (`init: orthogonal`) instead of PyTorch's uniform draw.
+    public var orthogonal: Bool
+    /// The orthogonal init's gain (`init: {type: orthogonal, gain: 1.5}`, default 1): every
+    /// `weight_hh` gate block is `gain` times an orthogonal matrix, so a vanilla RNN's recurrent
+    /// matrix has spectral radius exactly `gain`. Only with `orthogonal`.
+    public var orthogonalGain: Double
+    /// The vanilla RNN's nonlinearity (`nonlinearity`, tanh by default; ignored by LSTM and GRU).
+    public var nonlinearity: RNNNonlinearity
+    /// The LSTM forget gate's starting bias (`forget_bias`); nil keeps PyTorch's draw.
+    public var forgetBias: Double?
+
+    /// A recurrent layer with PyTorch's defaults; `nonlinearity` is kept for `rnn` only and
+    /// `forgetBias` for `lstm` only.
+    ///
+    /// - Parameters:
+    ///   - cell: `rnn`, `lstm` or `gru`.
+    ///   - input: features of each step.
+    ///   - hidden: hidden units.
+    ///   - layers: stacked layers.
+    ///   - bias: learn the biases.
+    ///   - orthogonal: orthogonal recurrent weights.
+    ///   - orthogonalGain: their scale (1: orthogonal); kept only with `orthogonal`.
+    ///   - nonlinearity: the RNN's nonlinearity.
+    ///   - forgetBias: the LSTM forget gate's starting bias (nil: PyTorch's draw).
+    public init(cell: Cell, input: Int, hidden: Int, layers: Int = 1, bias: Bool = true, orthogonal: Bool = false,
+                orthogonalGain: Double = 1, nonlinearity: RNNNonlinearity = .tanh, forgetBias: Double? = nil) {
+        self.cell = cell
+        self.input = input
+        self.hidden = hidden
+        self.layers = layers
+        self.bias = bias
+        self.orthogonal = orthogonal
+        self.orthogonalGain = orthogonal ? orthogonalGain : 1
+        // Kept only where the cell has them, so that equal layers compare equal.
+        self.nonlinearity = cell == .rnn ? nonlinearity : .tanh
+        self.forgetBias = cell == .lstm ? forgetBias : nil
+    }
 }
 
 // MARK: - Data

@@ -160,3 +160,23 @@ public func crossEntropy<T: TensorScalar>(
         .sum(axis: 1)
     return reduction.apply(-picked)
 }
+
+/// Cross-entropy at every time step: logits `[n, T, classes]` (batch-first, the output of a
+/// recurrent layer and a `Linear` applied per step) against one class index per example and step,
+/// `labels[i·T + t]`, averaged over all `n·T` steps with `.mean`.
+///
+/// The same loss as PyTorch's `nn.CrossEntropyLoss()(logits.permute(0, 2, 1), targets)` with
+/// targets `[n, T]` (PyTorch puts the classes on axis 1); computed as `crossEntropy` on the
+/// logits reshaped to `[n·T, classes]`, so gradients flow back per step.
+/// - Parameters:
+///   - logits: `[n, T, classes]`.
+///   - labels: `n·T` class indices in `0 ..< classes`, example-major (row `i`, step `t` at `i·T + t`).
+///   - reduction: `.mean` over the `n·T` steps, `.sum`, or `.none` (`[n·T]` terms).
+public func sequenceCrossEntropy<T: TensorScalar>(
+    logits: Tensor<T>, labels: [Int], reduction: Reduction = .mean
+) -> Tensor<T> {
+    precondition(logits.rank == 3, "sequenceCrossEntropy: logits must be [n, T, classes], got shape \(logits.shape)")
+    precondition(labels.count == logits.shape[0] * logits.shape[1],
+                 "sequenceCrossEntropy: \(labels.count) labels for logits of shape \(logits.shape) (expected n·T = \(logits.shape[0] * logits.shape[1]))")
+    return crossEntropy(logits: logits.reshaped([-1, logits.shape[2]]), labels: labels, reduction: reduction)
+}
