@@ -58,6 +58,9 @@ public enum Remedy: Codable, Sendable, Equatable {
     /// Initialize the recurrent weights (`weight_hh`, each gate block) as random orthogonal
     /// matrices, spectral radius 1 (recurrent networks only; Saxe et al. 2013, Le et al. 2015).
     case orthogonalRecurrentWeights
+    /// Start the LSTM forget gates' biases at `value` (1: Jozefowicz et al. 2015), so that the
+    /// cell state carries the gradient back from the first step (LSTM layers only).
+    case forgetGateBias(Double)
 
     /// The remedy's kind in snake_case (`use_activation`, `clip_grad_norm`, ...).
     public var name: String {
@@ -71,6 +74,7 @@ public enum Remedy: Codable, Sendable, Equatable {
         case .raiseLearningRate: "raise_learning_rate"
         case .useLSTMOrGRU: "use_lstm_or_gru"
         case .orthogonalRecurrentWeights: "orthogonal_recurrent_weights"
+        case .forgetGateBias: "forget_gate_bias"
         }
     }
 
@@ -88,6 +92,7 @@ public enum Remedy: Codable, Sendable, Equatable {
         case .raiseLearningRate(let factor): "raise the learning rate ×\(shortNumber(factor))"
         case .useLSTMOrGRU: "use an LSTM or GRU cell"
         case .orthogonalRecurrentWeights: "initialize the recurrent weights orthogonally"
+        case .forgetGateBias(let value): "start the LSTM forget-gate biases at \(shortNumber(value))"
         }
     }
 }
@@ -239,11 +244,16 @@ extension Doctor {
                              + "(\(measured)); a GRU's update gate does the same. They solve the adding problem at lengths where "
                              + "the vanilla RNN stays at the baseline (Hochreiter & Schmidhuber 1997)."))
             }
+            if flow.kind.contains("LSTM") {
+                list.append((.forgetGateBias(1),
+                             "The cell state reaches back one step multiplied by the forget gate f_t = σ(b_f + …), about σ(0) = 0.5 "
+                             + "at PyTorch's init (\(measured)); a forget-gate bias of 1 starts f_t near σ(1) ≈ 0.73 and lets the "
+                             + "gate learn to hold the state over long spans (Gers et al. 2000; Jozefowicz et al. 2015)."))
+            }
             list.append((.orthogonalRecurrentWeights,
                          "An orthogonal W_hh has every singular value 1, so the linear part of each step back keeps the gradient's "
                          + "size and only the nonlinearity's derivative shrinks it (Saxe et al. 2013; Le et al. 2015) — \(measured)."
-                         + (flow.isGated ? " In a gated cell the forget gate still decides; a forget-gate bias of 1 (Jozefowicz et "
-                            + "al. 2015) keeps the cell state from the start." : "")))
+                         + (flow.isGated ? " In a gated cell the gates still decide how much of the state is kept." : "")))
         } else {
             if let clip {
                 list.append((clip.0, "Clipping the gradient norm is the remedy of Pascanu et al. 2013 for exploding gradients through time: "

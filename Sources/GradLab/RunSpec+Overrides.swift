@@ -78,6 +78,14 @@ extension RunSpec {
                 changed.orthogonalGain = 1
                 return changed
             }
+        case .forgetGateBias(let value):
+            guard value.isFinite else { throw notApplicable(remedy, "forget-gate bias \(value) is not a finite number") }
+            spec.model = try mapRecurrentLayers(remedy, none: "the model has no lstm layer whose forget-gate bias is not \(value) already") { r in
+                guard r.cell == .lstm, r.forgetBias != value else { return nil }
+                var changed = r
+                changed.forgetBias = value
+                return changed
+            }
         }
         if case .mlp(let m) = spec.model, let (key, problem) = m.consistencyProblem() {
             throw notApplicable(remedy, "model.mlp.\(key): \(problem)")

@@ -60,7 +60,7 @@ struct SeedRun {
             run.clip = Float(maxNorm)
         case .lowerLearningRate(let factor), .raiseLearningRate(let factor):
             run.learningRate *= Float(factor)
-        case .batchNorm, .residualConnections, .useLSTMOrGRU, .orthogonalRecurrentWeights:
+        case .batchNorm, .residualConnections, .useLSTMOrGRU, .orthogonalRecurrentWeights, .forgetGateBias:
             throw UnsupportedRemedy(name: prescription.remedy.name)
         }
         return run

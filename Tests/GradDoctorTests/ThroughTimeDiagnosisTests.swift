@@ -79,14 +79,17 @@ import GradTestSupport
         #expect(finding.steps == [0, 1, 2, 3, 4] && finding.explanation.contains("At the end of the run"))
     }
 
-    /// A gated cell whose gradient vanishes is not told to become one: orthogonal recurrent
-    /// weights, and the text speaks of its gates.
+    /// A gated cell whose gradient vanishes is not told to become one: an LSTM gets a forget-gate
+    /// bias of 1 first, then orthogonal recurrent weights; a GRU (no forget gate) the latter.
     @Test func gatedCellIsNotToldToUseLSTM() throws {
         let diagnosis = Doctor.diagnose(try Self.record(rho: 0.5, length: 30, kind: "LSTM"))
         let finding = try #require(diagnosis.finding(.vanishingGradients))
         #expect(finding.value("gated_cell") == 1 && finding.explanation.contains("forget gate"))
         #expect(!diagnosis.prescriptions.contains { $0.remedy == .useLSTMOrGRU })
-        #expect(diagnosis.prescriptions.first?.remedy == .orthogonalRecurrentWeights)
+        #expect(diagnosis.prescriptions.map(\.remedy).prefix(2) == [.forgetGateBias(1), .orthogonalRecurrentWeights])
+        let gru = Doctor.diagnose(try Self.record(rho: 0.5, length: 30, kind: "GRU"))
+        #expect(gru.prescriptions.first?.remedy == .orthogonalRecurrentWeights)
+        #expect(!gru.prescriptions.contains { $0.remedy == .forgetGateBias(1) })
     }
 
     /// A vanilla tanh RNN with small recurrent weights (orthogonal × 0.5) on the adding problem

@@ -213,6 +213,9 @@ private func recurrentSpec(_ layer: String, head: String, data: String, loss: St
         let orthogonal = try rnn.applying(.orthogonalRecurrentWeights)
         guard case .layers(let layers) = orthogonal.model, case .recurrent(let r) = layers[0] else { Issue.record("no layers"); return }
         #expect(r.orthogonal && r.orthogonalGain == 1 && r.cell == .rnn && r.nonlinearity == .relu)
+        let opened = try lstm.applying(.forgetGateBias(2))
+        guard case .layers(let openedLayers) = opened.model, case .recurrent(let o) = openedLayers[0] else { Issue.record("no layers"); return }
+        #expect(o.cell == .lstm && o.forgetBias == 2)
         let clipped = try rnn.applying(.clipGradNorm(maxNorm: 1, rule: .averageNorm))
         #expect(clipped.train.clip == .norm(maxNorm: 1))
         // The reruns train.
@@ -220,6 +223,7 @@ private func recurrentSpec(_ layer: String, head: String, data: String, loss: St
         // Not applicable: no rnn to replace, no weights left to orthogonalize, an MLP.
         let notApplicable: [(RunSpec, Remedy, String)] = [
             (lstm, .useLSTMOrGRU, "no vanilla rnn layer"), (orthogonal, .orthogonalRecurrentWeights, "orthogonal already"),
+            (lstm, .forgetGateBias(1), "no lstm layer whose forget-gate bias is not 1"), (rnn, .forgetGateBias(1), "no lstm layer"),
             (try spec("model: {mlp: {input: 1, output: 1}}"), .useLSTMOrGRU, "is an MLP"),
         ]
         for (s, remedy, expected) in notApplicable {
