@@ -249,8 +249,14 @@ extension CatalogExperiment {
                     // Worse: the deepest net ends more than 10% of the loss at init above the shallowest.
                     let gotWorse = !(deep - shallow <= 0.1 * startLoss)
                     worse[family] = gotWorse
+                    let change = deep - shallow
+                    let verdict = gotWorse
+                        ? "worse with depth: up \(formatNumber(change)), more than a tenth of the loss at init \(formatNumber(startLoss))"
+                        : change > 0
+                        ? "not materially worse with depth: up \(formatNumber(change)), under a tenth of the loss at init \(formatNumber(startLoss))"
+                        : "not worse with depth"
                     sentences.append("\(family): final loss \(losses.map(formatNumber).joined(separator: " → ")) from depth "
-                        + "\(depths.first!) to \(depths.last!)" + (gotWorse ? " (worse with depth)" : " (not worse with depth)"))
+                        + "\(depths.first!) to \(depths.last!) (\(verdict))")
                 }
                 var conclusion = sentences.joined(separator: "; ") + "."
                 if let plain = worse["plain"], let residual = worse["residual"], let rezero = worse["rezero"] {

@@ -61,7 +61,12 @@ public struct RunSummary: Codable, Sendable {
         bestLoss = result.bestLoss
         validationLoss = result.validationLosses.last
         validationAccuracy = result.validationAccuracies.last
-        let weights = result.record?.steps.first?.parameters.filter { $0.name.hasSuffix("weight") && !$0.name.hasSuffix("norm.weight") }
+        // Weight matrices: `…weight` of linear layers and a recurrent layer's `…weight_ih_l0`
+        // (its input weights come first), not normalization layers' scales.
+        let weights = result.record?.steps.first?.parameters.filter { p in
+            let last = p.name.split(separator: ".").last ?? ""
+            return (last == "weight" || last.hasPrefix("weight_ih")) && !p.name.hasSuffix("norm.weight")
+        }
         firstLayerGradientNorm = weights?.first?.gradientNorm
         lastLayerGradientNorm = weights?.last?.gradientNorm
         if let first = firstLayerGradientNorm, let last = lastLayerGradientNorm, last > 0 { gradientRatio = first / last }

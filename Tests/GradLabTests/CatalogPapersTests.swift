@@ -73,7 +73,7 @@ import GradLab
             #expect(deep < plain50 / 2, "\(family) 50: \(deep) vs plain 50: \(plain50)")
             #expect(deep - shallow < 0.25, "\(family): \(shallow) → \(deep)")
         }
-        #expect(result.conclusion.contains("plain: final loss") && result.conclusion.contains("(worse with depth)"))
+        #expect(result.conclusion.contains("plain: final loss") && result.conclusion.contains("(worse with depth: up "))
         #expect(result.conclusion.contains("reproduced."), "\(result.conclusion)")
     }
 

@@ -202,6 +202,10 @@ private func recurrentSpec(_ layer: String, head: String, data: String, loss: St
         #expect(norms.count == 12)
         #expect(norms.allSatisfy { $0.isFinite && $0 > 0 })
         #expect(record.steps.first?.parameters.map(\.name).first == "0.weight_ih_l0")
+        // The summary's first and last layer are the LSTM's input weights and the linear head.
+        let parameters = try #require(record.steps.first?.parameters)
+        #expect(output.summary.firstLayerGradientNorm == parameters.first { $0.name == "0.weight_ih_l0" }?.gradientNorm)
+        #expect(output.summary.lastLayerGradientNorm == parameters.first { $0.name == "2.weight" }?.gradientNorm)
     }
 
     @Test func recurrentRemediesChangeTheLayers() throws {
