@@ -9,10 +9,7 @@ import GradTensor
 /// step, `run` also `h_n`, `[numLayers, B, H]`. Parameters per layer `k`: `weight_ih_l{k}`
 /// `[3H, in]`, `weight_hh_l{k}` `[3H, H]`, `bias_ih_l{k}` and `bias_hh_l{k}` `[3H]`, all
 /// initialized from U(−1/√H, 1/√H) as in PyTorch.
-public final class GRU<Scalar: TensorScalar>: RecurrentModule {
-    let core: RecurrentCore<Scalar>
-    public var isTraining = true
-    public let hooks = ModuleHooks<Scalar>()
+public final class GRU<Scalar: TensorScalar>: RecurrentNetwork<Scalar> {
 
     /// - Parameters:
     ///   - inputSize: features of each input step.
@@ -25,32 +22,9 @@ public final class GRU<Scalar: TensorScalar>: RecurrentModule {
     ///   - generator: the random source of the initialization.
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 orthogonalRecurrentWeights: Bool = false, generator: RandomGenerator) {
-        core = RecurrentCore(typeName: "GRU", cell: .gru, inputSize: inputSize, hiddenSize: hiddenSize,
+        super.init(core: RecurrentCore(typeName: "GRU", cell: .gru, inputSize: inputSize, hiddenSize: hiddenSize,
                              numLayers: numLayers, bias: bias, batchFirst: batchFirst,
                              orthogonalRecurrentWeights: orthogonalRecurrentWeights, forgetGateBias: nil,
-                             generator: generator)
+                             generator: generator))
     }
-
-    public var cell: RecurrentCell { .gru }
-    public var inputSize: Int { core.inputSize }
-    public var hiddenSize: Int { core.hiddenSize }
-    public var numLayers: Int { core.numLayers }
-    public var batchFirst: Bool { core.batchFirst }
-    public var layers: [RecurrentLayerParameters<Scalar>] { core.layers }
-    public var recordsHiddenGradients: Bool {
-        get { core.recordsHiddenGradients }
-        set { core.recordsHiddenGradients = newValue }
-    }
-    public var hiddenGradientNorms: [Double] { core.hiddenGradientNorms }
-
-    public func run(_ input: Tensor<Scalar>, initialState: RecurrentState<Scalar>?) -> (output: Tensor<Scalar>, finalState: RecurrentState<Scalar>) {
-        core.run(input, initialState: initialState)
-    }
-
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { core.run(input, initialState: nil).output }
-
-    public var namedParameters: [(String, Parameter<Scalar>)] { core.namedParameters }
-
-    /// As PyTorch prints it: `GRU(32, 128, num_layers=2, batch_first=True)`.
-    public var summary: String { core.summary }
 }

@@ -11,10 +11,7 @@ import GradTensor
 /// `(h_n, c_n)`, each `[numLayers, B, H]`. Parameters per layer `k`: `weight_ih_l{k}` `[4H, in]`,
 /// `weight_hh_l{k}` `[4H, H]`, `bias_ih_l{k}` and `bias_hh_l{k}` `[4H]`, all initialized from
 /// U(−1/√H, 1/√H) as in PyTorch.
-public final class LSTM<Scalar: TensorScalar>: RecurrentModule {
-    let core: RecurrentCore<Scalar>
-    public var isTraining = true
-    public let hooks = ModuleHooks<Scalar>()
+public final class LSTM<Scalar: TensorScalar>: RecurrentNetwork<Scalar> {
 
     /// - Parameters:
     ///   - inputSize: features of each input step.
@@ -30,32 +27,9 @@ public final class LSTM<Scalar: TensorScalar>: RecurrentModule {
     ///   - generator: the random source of the initialization.
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 forgetGateBias: Double? = nil, orthogonalRecurrentWeights: Bool = false, generator: RandomGenerator) {
-        core = RecurrentCore(typeName: "LSTM", cell: .lstm, inputSize: inputSize, hiddenSize: hiddenSize,
+        super.init(core: RecurrentCore(typeName: "LSTM", cell: .lstm, inputSize: inputSize, hiddenSize: hiddenSize,
                              numLayers: numLayers, bias: bias, batchFirst: batchFirst,
                              orthogonalRecurrentWeights: orthogonalRecurrentWeights, forgetGateBias: forgetGateBias,
-                             generator: generator)
+                             generator: generator))
     }
-
-    public var cell: RecurrentCell { .lstm }
-    public var inputSize: Int { core.inputSize }
-    public var hiddenSize: Int { core.hiddenSize }
-    public var numLayers: Int { core.numLayers }
-    public var batchFirst: Bool { core.batchFirst }
-    public var layers: [RecurrentLayerParameters<Scalar>] { core.layers }
-    public var recordsHiddenGradients: Bool {
-        get { core.recordsHiddenGradients }
-        set { core.recordsHiddenGradients = newValue }
-    }
-    public var hiddenGradientNorms: [Double] { core.hiddenGradientNorms }
-
-    public func run(_ input: Tensor<Scalar>, initialState: RecurrentState<Scalar>?) -> (output: Tensor<Scalar>, finalState: RecurrentState<Scalar>) {
-        core.run(input, initialState: initialState)
-    }
-
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { core.run(input, initialState: nil).output }
-
-    public var namedParameters: [(String, Parameter<Scalar>)] { core.namedParameters }
-
-    /// As PyTorch prints it: `LSTM(32, 128, num_layers=2, batch_first=True)`.
-    public var summary: String { core.summary }
 }

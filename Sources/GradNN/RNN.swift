@@ -14,12 +14,9 @@ public enum RNNNonlinearity: String, Sendable, CaseIterable {
 /// `[H, in]`, `weight_hh_l{k}` `[H, H]`, `bias_ih_l{k}` and `bias_hh_l{k}` `[H]`, all initialized
 /// from U(−1/√H, 1/√H) as in PyTorch. The network where gradients vanish (or explode) through
 /// time: `∂h_T/∂h_t` is a product of `T − t` Jacobians `diag(φ')·W_hh`.
-public final class RNN<Scalar: TensorScalar>: RecurrentModule {
-    let core: RecurrentCore<Scalar>
+public final class RNN<Scalar: TensorScalar>: RecurrentNetwork<Scalar> {
     /// The nonlinearity φ.
     public let nonlinearity: RNNNonlinearity
-    public var isTraining = true
-    public let hooks = ModuleHooks<Scalar>()
 
     /// - Parameters:
     ///   - inputSize: features of each input step.
@@ -35,33 +32,9 @@ public final class RNN<Scalar: TensorScalar>: RecurrentModule {
                 bias: Bool = true, batchFirst: Bool = false, orthogonalRecurrentWeights: Bool = false,
                 generator: RandomGenerator) {
         self.nonlinearity = nonlinearity
-        core = RecurrentCore(typeName: "RNN", cell: nonlinearity == .tanh ? .rnnTanh : .rnnReLU, inputSize: inputSize,
+        super.init(core: RecurrentCore(typeName: "RNN", cell: nonlinearity == .tanh ? .rnnTanh : .rnnReLU, inputSize: inputSize,
                              hiddenSize: hiddenSize, numLayers: numLayers, bias: bias, batchFirst: batchFirst,
                              orthogonalRecurrentWeights: orthogonalRecurrentWeights, forgetGateBias: nil,
-                             generator: generator)
+                             generator: generator))
     }
-
-    public var cell: RecurrentCell { core.cell }
-    public var inputSize: Int { core.inputSize }
-    public var hiddenSize: Int { core.hiddenSize }
-    public var numLayers: Int { core.numLayers }
-    public var batchFirst: Bool { core.batchFirst }
-    public var layers: [RecurrentLayerParameters<Scalar>] { core.layers }
-    public var recordsHiddenGradients: Bool {
-        get { core.recordsHiddenGradients }
-        set { core.recordsHiddenGradients = newValue }
-    }
-    public var hiddenGradientNorms: [Double] { core.hiddenGradientNorms }
-
-    public func run(_ input: Tensor<Scalar>, initialState: RecurrentState<Scalar>?) -> (output: Tensor<Scalar>, finalState: RecurrentState<Scalar>) {
-        core.run(input, initialState: initialState)
-    }
-
-    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { core.run(input, initialState: nil).output }
-
-    public var namedParameters: [(String, Parameter<Scalar>)] { core.namedParameters }
-
-    /// As PyTorch prints it: `RNN(32, 128, num_layers=2, batch_first=True)` (PyTorch leaves the
-    /// nonlinearity out).
-    public var summary: String { core.summary }
 }

@@ -152,6 +152,42 @@ extension RecurrentModule {
 
 // MARK: - The shared implementation
 
+/// What `RNN`, `LSTM` and `GRU` have in common as modules: each is a `RecurrentCore` (the
+/// layers and the multi-layer run) with its own initializer, and this class forwards the
+/// `RecurrentModule` requirements to it. Not made directly: use one of the three.
+public class RecurrentNetwork<Scalar: TensorScalar>: RecurrentModule {
+    let core: RecurrentCore<Scalar>
+    public var isTraining = true
+    public let hooks = ModuleHooks<Scalar>()
+
+    init(core: RecurrentCore<Scalar>) { self.core = core }
+
+    public var cell: RecurrentCell { core.cell }
+    public var inputSize: Int { core.inputSize }
+    public var hiddenSize: Int { core.hiddenSize }
+    public var numLayers: Int { core.numLayers }
+    public var batchFirst: Bool { core.batchFirst }
+    public var layers: [RecurrentLayerParameters<Scalar>] { core.layers }
+    public var recordsHiddenGradients: Bool {
+        get { core.recordsHiddenGradients }
+        set { core.recordsHiddenGradients = newValue }
+    }
+    public var hiddenGradientNorms: [Double] { core.hiddenGradientNorms }
+
+    public func run(_ input: Tensor<Scalar>, initialState: RecurrentState<Scalar>?) -> (output: Tensor<Scalar>, finalState: RecurrentState<Scalar>) {
+        core.run(input, initialState: initialState)
+    }
+
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { core.run(input, initialState: nil).output }
+
+    public var namedParameters: [(String, Parameter<Scalar>)] { core.namedParameters }
+
+    /// As PyTorch prints it: `LSTM(32, 128, num_layers=2, batch_first=True)` (PyTorch leaves an
+    /// RNN's nonlinearity out).
+    public var summary: String { core.summary }
+}
+
+
 /// The layers, options and multi-layer run that `RNN`, `LSTM` and `GRU` share.
 final class RecurrentCore<Scalar: TensorScalar> {
     let typeName: String
