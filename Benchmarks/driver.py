@@ -31,6 +31,8 @@ import time
 import summarize
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "peer"))
+from common import cpu_model  # noqa: E402  (the peers' helpers; importing it loads no torch)
 ROOT = os.path.dirname(HERE)
 SWEEP_SPEC = os.path.join(ROOT, "Tests", "Fixtures", "cli", "deep-sigmoid.yaml")
 WORKLOADS = ["seed-run", "sweep", "mnist-mlp", "bn-mlp", "lstm", "doctor-overhead", "matmul"]
@@ -141,20 +143,7 @@ def commands(workload, settings, scratch):
 
 def machine_record(settings):
     """CPU model (with family and model numbers), cores, load average, date, versions."""
-    model, family, number = "unknown", "", ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = (part.strip() for part in line.partition(":"))
-                if key == "model name" and model == "unknown":
-                    model = value
-                elif key == "cpu family" and not family:
-                    family = value
-                elif key == "model" and not number:
-                    number = value
-    except OSError:
-        model = platform.processor() or "unknown"
-    record = {"cpu": f"{model} (family {family}, model {number})" if family else model, "cores": os.cpu_count(),
+    record = {"cpu": cpu_model(), "cores": os.cpu_count(),
               "system": f"{platform.system()} {platform.release()}"}
     try:
         info = json.loads(subprocess.run([settings["bench"], "info", "--json"], capture_output=True, text=True,

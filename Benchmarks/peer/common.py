@@ -4,8 +4,8 @@ import os
 import platform
 
 
-def machine_description():
-    """The CPU model (with family/model numbers), online CPUs and torch's BLAS, for the record."""
+def cpu_model():
+    """The CPU model with its family/model numbers, from /proc/cpuinfo."""
     model, family, number = "unknown", "", ""
     try:
         with open("/proc/cpuinfo") as f:
@@ -20,9 +20,14 @@ def machine_description():
                     number = value
     except OSError:
         model = platform.processor() or "unknown"
+    return f"{model} (family {family}, model {number})" if family else model
+
+
+def machine_description():
+    """The CPU model (with family/model numbers), online CPUs and torch's BLAS, for the record."""
     import torch
     return {
-        "cpu": f"{model} (family {family}, model {number})" if family else model,
+        "cpu": cpu_model(),
         "cpus": os.cpu_count(),
         "torch": torch.__version__,
         "torch_blas": "mkl" if torch.backends.mkl.is_available() else "other",
