@@ -121,7 +121,8 @@ int gl_set_isa(int isa) {
 void gl_affine_fm(const float *ws, ptrdiff_t w_row, ptrdiff_t w_col, const float *bias,
                   const float *x, float *z, float *relu_y, ptrdiff_t outs, ptrdiff_t depth, ptrdiff_t ld) {
     if (outs <= 0 || ld <= 0) return;
-    GL_DISPATCH(affine_fm, ws, w_row, w_col, bias, x, z, relu_y, outs, depth, ld);
+    if (!z && relu_y) GL_DISPATCH(affine_relu_only_fm, ws, w_row, w_col, bias, x, relu_y, outs, depth, ld);
+    else GL_DISPATCH(affine_fm, ws, w_row, w_col, bias, x, z, relu_y, outs, depth, ld);
 }
 
 void gl_splat(const float *w, ptrdiff_t count, float *splatted) {

@@ -41,7 +41,7 @@ GL_INLINE glf8 GL_FN(relu8)(glf8 x) {
 
 GL_INLINE void GL_FN(affine_block)(const float *w, ptrdiff_t w_row, ptrdiff_t w_col, const float *bias,
                                    const float *x, float *z, float *relu_y, ptrdiff_t depth, ptrdiff_t ld,
-                                   ptrdiff_t o0, ptrdiff_t b0, const int OB, const int BB) {
+                                   ptrdiff_t o0, ptrdiff_t b0, const int OB, const int BB, const int STORE_Z) {
     glf8 acc[GL_AFFINE_OB][GL_AFFINE_BB];
     for (int j = 0; j < OB; j++)
         for (int v = 0; v < BB; v++) acc[j][v] = (glf8){0, 0, 0, 0, 0, 0, 0, 0};
@@ -58,12 +58,14 @@ GL_INLINE void GL_FN(affine_block)(const float *w, ptrdiff_t w_row, ptrdiff_t w_
         }
     }
     for (int j = 0; j < OB; j++) {
-        float *zp = z + (o0 + j) * ld + b0;
         if (bias) {
             glf8 bv = GL_FN(splat)(bias[o0 + j]);
             for (int v = 0; v < BB; v++) acc[j][v] = acc[j][v] + bv;
         }
-        for (int v = 0; v < BB; v++) GL_FN(store)(zp + 8 * v, acc[j][v]);
+        if (STORE_Z) {
+            float *zp = z + (o0 + j) * ld + b0;
+            for (int v = 0; v < BB; v++) GL_FN(store)(zp + 8 * v, acc[j][v]);
+        }
         if (relu_y) {
             float *yp = relu_y + (o0 + j) * ld + b0;
             for (int v = 0; v < BB; v++) GL_FN(store)(yp + 8 * v, GL_FN(relu8)(acc[j][v]));
@@ -73,15 +75,15 @@ GL_INLINE void GL_FN(affine_block)(const float *w, ptrdiff_t w_row, ptrdiff_t w_
 
 GL_INLINE void GL_FN(affine_rows)(const float *w, ptrdiff_t w_row, ptrdiff_t w_col, const float *bias,
                                   const float *x, float *z, float *relu_y, ptrdiff_t outs, ptrdiff_t depth,
-                                  ptrdiff_t ld, ptrdiff_t b0, const int BB) {
+                                  ptrdiff_t ld, ptrdiff_t b0, const int BB, const int STORE_Z) {
     ptrdiff_t o = 0;
     for (; o + GL_AFFINE_OB <= outs; o += GL_AFFINE_OB)
-        GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, GL_AFFINE_OB, BB);
+        GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, GL_AFFINE_OB, BB, STORE_Z);
     switch (outs - o) {
-    case 1: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 1, BB); break;
-    case 2: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 2, BB); break;
-    case 3: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 3, BB); break;
-    case 4: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 4, BB); break;
+    case 1: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 1, BB, STORE_Z); break;
+    case 2: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 2, BB, STORE_Z); break;
+    case 3: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 3, BB, STORE_Z); break;
+    case 4: GL_FN(affine_block)(w, w_row, w_col, bias, x, z, relu_y, depth, ld, o, b0, 4, BB, STORE_Z); break;
     default: break;
     }
 }
@@ -92,9 +94,22 @@ GL_TARGET static void GL_FN(affine_fm)(const float *w, ptrdiff_t w_row, ptrdiff_
     ptrdiff_t b = 0;
 #if GL_AFFINE_BB > 1
     for (; b + 8 * GL_AFFINE_BB <= ld; b += 8 * GL_AFFINE_BB)
-        GL_FN(affine_rows)(w, w_row, w_col, bias, x, z, relu_y, outs, depth, ld, b, GL_AFFINE_BB);
+        GL_FN(affine_rows)(w, w_row, w_col, bias, x, z, relu_y, outs, depth, ld, b, GL_AFFINE_BB, 1);
 #endif
-    for (; b < ld; b += 8) GL_FN(affine_rows)(w, w_row, w_col, bias, x, z, relu_y, outs, depth, ld, b, 1);
+    for (; b < ld; b += 8) GL_FN(affine_rows)(w, w_row, w_col, bias, x, z, relu_y, outs, depth, ld, b, 1, 1);
+}
+
+/// `affine_fm` with `z` NULL (ReLU's output only): a version of its own, as a test of `z` in
+/// the shared code costs the other version a quarter of its speed at -O2.
+GL_TARGET static void GL_FN(affine_relu_only_fm)(const float *w, ptrdiff_t w_row, ptrdiff_t w_col, const float *bias,
+                                                 const float *x, float *relu_y, ptrdiff_t outs, ptrdiff_t depth,
+                                                 ptrdiff_t ld) {
+    ptrdiff_t b = 0;
+#if GL_AFFINE_BB > 1
+    for (; b + 8 * GL_AFFINE_BB <= ld; b += 8 * GL_AFFINE_BB)
+        GL_FN(affine_rows)(w, w_row, w_col, bias, x, NULL, relu_y, outs, depth, ld, b, GL_AFFINE_BB, 0);
+#endif
+    for (; b < ld; b += 8) GL_FN(affine_rows)(w, w_row, w_col, bias, x, NULL, relu_y, outs, depth, ld, b, 1, 0);
 }
 
 // MARK: - Weight gradient, feature-major
@@ -236,8 +251,7 @@ GL_TARGET static void GL_FN(transpose)(const float *src, ptrdiff_t rows, ptrdiff
 
 // MARK: - Elementwise functions
 //
-// Cephes' expf and tanhf reductions and polynomials, the same operations in the same order as
-// GradTensor's former Swift SIMD8 versions (so results did not change when they moved here):
+// Cephes' expf and tanhf reductions and polynomials (exp's evaluated by Estrin's scheme):
 // within 2 ulp of the correctly rounded results over the whole range.
 // Sixteen lanes at a time: the polynomials are long chains of dependent operations, and two
 // (AVX) or four (SSE2) independent chains side by side keep the pipelines busy.
@@ -256,20 +270,23 @@ GL_INLINE glfE GL_FN(selectE)(gliE mask, glfE a, glfE b) {
     return (glfE)(((gliE)a & mask) | ((gliE)b & ~mask));
 }
 
-/// `x = n·ln 2 + r` with `|r| ≤ ln2/2`: `e^r` by a degree-6 polynomial, and `n`.
+/// `x = n·ln 2 + r` with `|r| ≤ ln2/2`: `e^r` by Cephes' degree-7 polynomial
+/// `1 + r + r²·P(r)`, and `n`. `P` is evaluated by Estrin's scheme (`(A + r²B) + r⁴C` with
+/// `A`, `B`, `C` linear in `r`) rather than Horner's: the same accuracy (within 1 ulp of
+/// `e^r`), and a dependency chain half as long, which is what limits the throughput of a
+/// long vector loop of it.
 GL_INLINE glfE GL_FN(exp_reduced)(glfE x, gliE *exponent) {
     // Round to the nearest integer by adding 1.5·2²³, which leaves n in the low mantissa bits.
     glfE shifted = x * 1.442695040888963f + 12582912.0f;
     glfE n = shifted - 12582912.0f;
     glfE r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
-    glfE p = GL_FN(splatE)(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    glfE r2 = r * r, r4 = r2 * r2;
+    glfE a = r * 1.6666665459e-1f + 5.0000001201e-1f;
+    glfE b = r * 8.3334519073e-3f + 4.1665795894e-2f;
+    glfE c = r * 1.9875691500e-4f + 1.3981999507e-3f;
+    glfE p = (a + r2 * b) + r4 * c;
+    p = (r2 * p + r) + 1.0f;
     *exponent = (gliE)shifted - 0x4B400000;
     return p;
 }

@@ -188,9 +188,11 @@ func linearChainFeatureMajor(
         let z = arena.affine(index), splat = arena.splat(index)
         gl_splat(stage.weight, stage.inFeatures * stage.outFeatures, splat)
         let y = stage.activation == nil ? z : arena.output(index)
-        // ReLU is applied as the kernel stores z; other activations take a pass of their own.
+        // ReLU is applied as the kernel stores z (and z itself is stored only for the hooks: the
+        // pullback takes ReLU's derivative from y, as y > 0 exactly where z > 0); other
+        // activations take a pass of their own.
         let fusedReLU = stage.activation == .relu
-        gl_affine_fm(splat, stage.inFeatures, 1, stage.bias, current, z, fusedReLU ? y : nil,
+        gl_affine_fm(splat, stage.inFeatures, 1, stage.bias, current, fusedReLU && forwardHook == nil ? nil : z, fusedReLU ? y : nil,
                      stage.outFeatures, stage.inFeatures, ld)
         if let op = stage.activation, !fusedReLU { Float.kernelUnary(op, z, y, stage.outFeatures * ld) }
         if let forwardHook, let input = hookInput {
@@ -241,7 +243,9 @@ func linearChainFeatureMajorPullback(
         if let op = stage.activation {
             dzIndex = (dyIndex + 1) % 3
             dz = arena.gradient(dzIndex)
-            Float.kernelUnaryGradient(op, x: arena.affine(index), y: arena.output(index), dy: dy, dx: dz,
+            // ReLU's derivative from y (see the forward pass): z may not have been stored.
+            Float.kernelUnaryGradient(op, x: op == .relu ? arena.output(index) : arena.affine(index),
+                                      y: arena.output(index), dy: dy, dx: dz,
                                       stage.outFeatures * ld)
         }
         if let gradientHook {

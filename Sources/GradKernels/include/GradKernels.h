@@ -60,8 +60,8 @@ void gl_splat(const float *w, ptrdiff_t count, float *splatted);
 /// element is bit-identical to the row-major Swift gemm of the same product. `w_row = depth,
 /// w_col = 1` reads a `[outs, depth]` weight (forward: `zᵀ = W·xᵀ`); `w_row = 1, w_col = outs`
 /// reads its transpose (input gradient: `dxᵀ = Wᵀ·dzᵀ`). When `relu_y` is not NULL it also
-/// receives `relu(z)` (`z > 0 || z ≠ z ? z : +0`), in the same layout. Neither output may
-/// overlap `x`.
+/// receives `relu(z)` (`z > 0 || z ≠ z ? z : +0`), in the same layout; `z` may then be NULL,
+/// to store `relu(z)` only. Neither output may overlap `x`.
 void gl_affine_fm(const float *ws, ptrdiff_t w_row, ptrdiff_t w_col, const float *bias,
                   const float *x, float *z, float *relu_y, ptrdiff_t outs, ptrdiff_t depth, ptrdiff_t ld);
 
