@@ -15,6 +15,7 @@ let fuzzTargets: [(name: String, dependencies: [String])] = [
     ("fuzz-gzip", ["GradData"]),
     ("fuzz-spec", ["GradLab"]),
     ("fuzz-metrics-log", ["GradReport"]),
+    ("fuzz-tfevents", ["GradReport"]),
 ]
 
 let package = Package(

@@ -4,7 +4,7 @@
 #
 #   Fuzz/run.sh [SECONDS] [TARGET...]      (default: 600 seconds, every target)
 #
-# Targets: safetensors monitor-record csv idx gzip spec metrics-log (with or without "fuzz-").
+# Targets: safetensors monitor-record csv idx gzip spec metrics-log tfevents (with or without "fuzz-").
 # Environment: FUZZ_BUILD (build folder, default Fuzz/.build), FUZZ_FLAGS (extra libFuzzer flags),
 # FUZZ_NO_BUILD=1 (run the targets already built there).
 # Prints executions per second, corpus size and coverage per target; a crash, hang or
@@ -19,7 +19,7 @@ mkdir -p "$build"
 build="$(cd "$build" && pwd)"
 seconds="${1:-600}"
 shift || true
-all=(safetensors monitor-record csv idx gzip spec metrics-log)
+all=(safetensors monitor-record csv idx gzip spec metrics-log tfevents)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
@@ -47,6 +47,7 @@ seeds() {
     gzip) cp "$fixtures"/gzip/*.gz "$fixtures"/bad/data/gzip_* "$dir" ;;
     spec) cp "$fixtures"/specs/*.y*ml "$fixtures"/specs/*.json "$fixtures"/bad/spec/* "$dir" ;;
     metrics-log) cp "$here"/seeds/metrics.jsonl "$dir" ;;
+    tfevents) cp "$here"/seeds/tfevents_*.tfevents "$dir" ;;  # made by seeds/make_tfevents.py
     *) echo "unknown target '$target' (expected one of: ${all[*]})" >&2; exit 64 ;;
     esac
     if [ -d "$fixtures/bad/fuzz/$target" ]; then

@@ -20,14 +20,18 @@ final class RunWriter: TrainingObserver {
     private var writeFailure: (any Error)?
 
     /// Starts writing `folder`: a new run (`resumingAt` nil) writes `spec.yaml` and empties
-    /// `metrics.jsonl`; a resumed run keeps the lines of the steps before `resumingAt` (those a
-    /// killed run wrote after its checkpoint are removed) and appends after them.
+    /// `metrics.jsonl`; a resumed run keeps the lines (and the weight-histogram TensorBoard
+    /// events) of the steps before `resumingAt` (those a killed run wrote after its checkpoint
+    /// are removed) and appends after them.
     init(folder: RunFolder, spec: RunSpec, forward: (any TrainingObserver)?, resumingAt step: Int? = nil) throws {
         self.folder = folder
         self.spec = spec
         self.forward = forward
         if let step {
             try Self.truncateMetrics(folder, before: step)
+            // The weight histograms a killed run wrote at or after the checkpoint's step: the
+            // resumed run writes those steps again, into a new file.
+            try TensorBoardEventFile.truncateEventFiles(in: folder.url, suffix: ".weights", keepingStepsBefore: step)
             metrics = try MetricsLog(url: folder.file("metrics.jsonl"), mode: .append)
         } else {
             try folder.write(spec.yaml, to: "spec.yaml")

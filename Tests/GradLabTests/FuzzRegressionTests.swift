@@ -7,11 +7,12 @@ import GradTestSupport
 // reader crash, hang or run out of memory under libFuzzer (Fuzz/run.sh), and hand-made inputs
 // aimed at the same limits (make_hostile_inputs.py). Each is read as its fuzz target reads it
 // (Fuzz/Sources/fuzz-TARGET) and must give that reader's typed error, in one line naming the file.
+// (tfevents inputs are made by Fuzz/seeds/make_tfevents.py.)
 
 private let corpusDirectory = fixturesDirectory.appendingPathComponent("bad/fuzz")
 
 /// The fuzz targets, by folder name.
-private let targets = ["safetensors", "monitor-record", "csv", "idx", "gzip", "spec", "metrics-log"]
+private let targets = ["safetensors", "monitor-record", "csv", "idx", "gzip", "spec", "metrics-log", "tfevents"]
 
 /// One regression input.
 private struct Input: Sendable, CustomTestStringConvertible {
@@ -75,6 +76,8 @@ private func read(_ input: Input) throws -> (any Error & CustomStringConvertible
             _ = try RunSpec.load(contentsOf: url)
         case "metrics-log":
             _ = try MetricsLog.readLines(url: url)
+        case "tfevents":
+            _ = try TensorBoardEventFile.read(contentsOf: url)
         default:
             Issue.record("no reader for target '\(input.target)'")
         }
@@ -87,6 +90,8 @@ private func read(_ input: Input) throws -> (any Error & CustomStringConvertible
         return input.target == "spec" ? error : unexpected(error, input)
     } catch let error as MetricsLogError {
         return input.target == "metrics-log" ? error : unexpected(error, input)
+    } catch let error as TensorBoardEventFileError {
+        return input.target == "tfevents" ? error : unexpected(error, input)
     }
 }
 

@@ -32,6 +32,17 @@ import Testing
         }
     }
 
+    /// The steps of the weight-histogram TensorBoard events of a run folder (every
+    /// `*.weights` event file, file_version records left out), sorted.
+    static func weightEventSteps(_ folder: URL) throws -> [Int64] {
+        var steps: [Int64] = []
+        for name in files(folder) where name.hasPrefix("events.out.tfevents.") && name.hasSuffix(".weights") {
+            let contents = try TensorBoardEventFile.read(contentsOf: folder.appendingPathComponent(name))
+            steps += contents.records.filter { !$0.hasFileVersion }.map { $0.step ?? 0 }
+        }
+        return steps.sorted()
+    }
+
     /// How many complete lines `metrics.jsonl` has now.
     static func lineCount(_ folder: URL) -> Int {
         guard let data = contents(folder.appendingPathComponent("metrics.jsonl")) else { return 0 }
@@ -71,6 +82,8 @@ import Testing
         let referenceWeights = try #require(Self.contents(reference.appendingPathComponent("checkpoint.safetensors")))
         let referenceRecord = Self.contents(reference.appendingPathComponent("record.safetensors"))
         #expect(!Self.files(reference).contains(Self.checkpointName), "a finished run keeps its training checkpoint")
+        let referenceEventSteps = try Self.weightEventSteps(reference)
+        #expect(!referenceEventSteps.isEmpty, "the reference run wrote no weight histograms")
 
         // (name, kill moment); a mid-write kill is retried until one lands mid-write.
         let moments: [(String, (URL) -> Bool)] = [
@@ -103,6 +116,8 @@ import Testing
             #expect(Self.contents(out.appendingPathComponent("record.safetensors")) == referenceRecord,
                     "\(name): the monitor record differs from the uninterrupted run's")
             #expect(try Self.metricSteps(out) == Array(0..<steps), "\(name): metrics.jsonl lacks or repeats steps")
+            #expect(try Self.weightEventSteps(out) == referenceEventSteps,
+                    "\(name): the weight histograms in TensorBoard lack or repeat steps")
             #expect(!Self.files(out).contains { $0.hasSuffix(".tmp") }, "\(name): temporary files left: \(Self.files(out))")
         }
         #expect(landedMidWrite, "no kill landed while a checkpoint was being written")
