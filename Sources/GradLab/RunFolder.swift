@@ -43,9 +43,11 @@ public struct RunFolder: Sendable {
 
     /// Writes `data` to `name` atomically.
     ///
-    /// - Throws: `RunFolderError.cannotWrite` (disk full, permissions); the previous file of that
+    /// - Throws: `RunFolderError.cannotWrite` (disk full, permissions, or a `name` that is not
+    ///   a plain file name, which could land outside the folder); the previous file of that
     ///   name, if any, is left intact.
     public func write(_ data: Data, to name: String) throws(RunFolderError) {
+        try Self.checkFileName(name, in: url)
         let target = file(name)
         let temporary = url.appendingPathComponent(".\(name).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
@@ -64,9 +66,10 @@ public struct RunFolder: Sendable {
     /// disk (`fsync`) before the rename and the folder after it, so that after a crash or power
     /// loss `name` holds either the old contents or all of the new ones.
     ///
-    /// - Throws: `RunFolderError.cannotWrite` (disk full, permissions); the previous file of that
-    ///   name, if any, is left intact.
+    /// - Throws: `RunFolderError.cannotWrite` (disk full, permissions, or a `name` that is not
+    ///   a plain file name); the previous file of that name, if any, is left intact.
     public func writeDurably(_ data: Data, to name: String) throws(RunFolderError) {
+        try Self.checkFileName(name, in: url)
         let target = file(name)
         let temporary = url.appendingPathComponent(".\(name).\(ProcessInfo.processInfo.processIdentifier).tmp")
         func fail(_ code: Int32) -> RunFolderError {
@@ -137,6 +140,15 @@ public struct RunFolder: Sendable {
         }
     }
 
+    /// Throws unless `name` is one plain file name: not empty, not `.` or `..`, without `/`
+    /// or NUL, so `folder.file(name)` lies directly inside `folder`.
+    static func checkFileName(_ name: String, in folder: URL) throws(RunFolderError) {
+        guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.unicodeScalars.contains("\0") else {
+            throw .cannotWrite(path: folder.path + "/" + specQuoted(name, limit: 100),
+                               reason: "not a file name inside the run folder (it must not be empty, '.', '..' or hold '/')")
+        }
+    }
+
     static func reason(_ error: Error) -> String {
         let ns = error as NSError
         if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
@@ -145,6 +157,70 @@ public struct RunFolder: Sendable {
         }
         if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
         return ns.localizedDescription
+    }
+}
+
+// MARK: - Default folders named after runs
+
+extension RunFolder {
+    /// The most UTF-8 bytes `folderName(forRunNamed:)` keeps of a name (a file name may have
+    /// 255; the rest is room for a suffix such as `-diagnosis` and the temporary files' dots).
+    public static let folderNameLimit = 200
+
+    /// A run's name made into one safe folder name, for `runs/<name>`.
+    ///
+    /// The run's name is user text (a spec's `name:`), so it must not choose where output goes:
+    /// each `/`, `\`, `:`, `*`, `?`, `"`, `<`, `>`, `|`, control or format character (NUL,
+    /// escape, right-to-left override, zero-width) becomes `-` (a run of them one `-`); dots,
+    /// dashes and white space are trimmed from both ends (so no `.`, `..` or hidden name is
+    /// left); the result is cut to `folderNameLimit` UTF-8 bytes on a character boundary; an
+    /// empty result is `run`. Letters of every script, digits and
+    /// other punctuation are kept, so `deep-sigmoid` stays `deep-sigmoid`.
+    ///
+    /// `folderName(forRunNamed: "../../etc/x") == "etc-x"`, `folderName(forRunNamed: "/tmp/x") == "tmp-x"`.
+    /// - Parameter name: the run's name.
+    public static func folderName(forRunNamed name: String) -> String {
+        let unsafe: Set<Unicode.Scalar> = ["/", "\\", ":", "*", "?", "\"", "<", ">", "|"]
+        var out = ""
+        for character in name {
+            let replaced = character.unicodeScalars.contains { scalar in
+                unsafe.contains(scalar) || scalar.properties.generalCategory == .control
+                    || scalar.properties.generalCategory == .format || scalar.value == 0xFFFE || scalar.value == 0xFFFF
+                    || scalar.properties.generalCategory == .lineSeparator || scalar.properties.generalCategory == .paragraphSeparator
+            }
+            if replaced {
+                if out.last != "-" { out.append("-") }
+            } else {
+                out.append(character)
+            }
+        }
+        func trimmed(_ text: Substring) -> Substring {
+            var text = text
+            while let first = text.first, first == "." || first == "-" || first.isWhitespace { text = text.dropFirst() }
+            while let last = text.last, last == "." || last == "-" || last.isWhitespace { text = text.dropLast() }
+            return text
+        }
+        var kept = ""
+        for character in trimmed(Substring(out)) {
+            if kept.utf8.count + String(character).utf8.count > folderNameLimit { break }
+            kept.append(character)
+        }
+        let name = trimmed(Substring(kept))
+        return name.isEmpty ? "run" : String(name)
+    }
+
+    /// The default folder of the run called `name`: `parent/<folderName(forRunNamed: name)><suffix>`,
+    /// always directly inside `parent` whatever the name holds.
+    ///
+    /// - Parameters:
+    ///   - name: the run's name (user text).
+    ///   - parent: the folder of runs (`runs`).
+    ///   - suffix: a fixed ending chosen by the caller (`-diagnosis`, `-sweep`), or empty; a plain
+    ///     file-name fragment (no `/`).
+    public static func defaultURL(forRunNamed name: String, in parent: URL, suffix: String = "") -> URL {
+        precondition(!suffix.contains("/") && !suffix.unicodeScalars.contains("\0"),
+                     "RunFolder.defaultURL: the suffix must be a plain file-name fragment, got \(suffix)")
+        return parent.appendingPathComponent(folderName(forRunNamed: name) + suffix, isDirectory: true)
     }
 }
 

@@ -5,7 +5,14 @@
 /// `<` → `&lt;`, `>` → `&gt;`, `"` → `&quot;`, `'` → `&#39;`.
 ///
 /// Safe in element content and in quoted attribute values of HTML and SVG. Control characters
-/// other than tab, newline and carriage return (not allowed in XML 1.0) become U+FFFD.
+/// other than tab, newline and carriage return (not allowed in XML 1.0), the noncharacters
+/// U+FFFE and U+FFFF, and the explicit bidirectional embeddings, overrides and isolates
+/// (U+202A–U+202E, U+2066–U+2069: an unclosed right-to-left override in a run name would
+/// reverse the rest of a caption or a table row and make the page say something else) become
+/// U+FFFD. Right-to-left text itself (Hebrew, Arabic) is kept and laid out by the browser.
+///
+/// `escapeMarkup("<b>\u{202E}x") == "&lt;b&gt;\u{FFFD}x"`.
+/// - Parameter text: the text as given.
 public func escapeMarkup(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
@@ -18,7 +25,7 @@ public func escapeMarkup(_ text: String) -> String {
         case "'": out += "&#39;"
         case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
         default:
-            if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0xFFFE || scalar.value == 0xFFFF {
+            if isReplacedInMarkup(scalar) {
                 out += "\u{FFFD}"
             } else {
                 out.unicodeScalars.append(scalar)
@@ -26,4 +33,15 @@ public func escapeMarkup(_ text: String) -> String {
         }
     }
     return out
+}
+
+/// Whether `escapeMarkup` writes `scalar` as U+FFFD: C0 controls (but tab, newline, carriage
+/// return), DEL, U+FFFE, U+FFFF, and the bidirectional embeddings, overrides and isolates.
+func isReplacedInMarkup(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x09, 0x0A, 0x0D: false
+    case 0x00..<0x20, 0x7F, 0xFFFE, 0xFFFF: true
+    case 0x202A...0x202E, 0x2066...0x2069: true
+    default: false
+    }
 }

@@ -39,7 +39,8 @@ struct DiagnoseCommand: ParsableCommand {
             spec.train.epochs = epochs ?? Swift.min(spec.train.epochs, 200)
             spec.doctor.enabled = true
             if spec.doctor.nonfinite == .raise { spec.doctor.nonfinite = .warn }
-            let folderURL = URL(fileURLWithPath: out ?? "runs/\(spec.name)-diagnosis")
+            let folderURL = out.map { URL(fileURLWithPath: $0) }
+                ?? RunFolder.defaultURL(forRunNamed: spec.name, in: URL(fileURLWithPath: "runs"), suffix: "-diagnosis")
             installInterruptHandler()
             let dataFile = data.map { URL(fileURLWithPath: $0) }
             let baseline = try SpecRun.train(spec, dataFile: dataFile, folder: try RunFolder(folderURL),

@@ -55,7 +55,8 @@ struct SweepCommand: ParsableCommand {
             let grid = try SweepGrid(parsing: gridText)
             let all = try Sweep.plan(base: base, grid: grid, seeds: seeds)
             let mine = shard.flatMap(parseShard).map { Sweep.shard(all, index: $0.0, count: $0.1) } ?? all
-            let folder = try RunFolder(URL(fileURLWithPath: out ?? "runs/\(base.name)-sweep"))
+            let folder = try RunFolder(out.map { URL(fileURLWithPath: $0) }
+                ?? RunFolder.defaultURL(forRunNamed: base.name, in: URL(fileURLWithPath: "runs"), suffix: "-sweep"))
             try folder.writeJSON(SweepManifest(baseSpec: base.yaml, grid: gridText, seeds: seeds), to: "sweep.json")
             installInterruptHandler()
             let todo = mine.filter { !Sweep.isFinished($0, in: folder) }
