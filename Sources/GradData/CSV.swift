@@ -62,6 +62,15 @@ public struct CSVOptions: Sendable, Equatable {
     public var validationFraction: Double
     /// The seed of the train/validation split.
     public var seed: UInt64
+    /// The number of classes, when it is known beforehand (a model's outputs): every numeric
+    /// class label must lie in `0..<classCount`, and an error names the first cell that does
+    /// not; `CSVData.classCount` and the width of one-hot targets are then `classCount`. Nil
+    /// (the default): the largest label + 1. Text labels ignore it (their count is the number
+    /// of names).
+    public var classCount: Int?
+    /// The largest file accepted, in bytes (its decompressed contents too, for a gzip file);
+    /// nil (the default): `FileSizeLimit.dataBytes`.
+    public var maximumFileBytes: Int?
 
     /// Options with the given values; every one has a default.
     ///
@@ -73,11 +82,15 @@ public struct CSVOptions: Sendable, Equatable {
     ///   - standardize: standardize features with statistics of the training rows.
     ///   - validationFraction: fraction of rows for validation, `0 ≤ f < 1`.
     ///   - seed: fixes the split.
+    ///   - classCount: the number of classes, when known (nil: the largest label + 1).
+    ///   - maximumFileBytes: the largest file accepted (nil: `FileSizeLimit.dataBytes`).
     public init(
         header: Header = .automatic, target: TargetColumn = .last, task: Task = .regression,
         delimiter: UInt8 = UInt8(ascii: ","), standardize: Bool = false, validationFraction: Double = 0,
-        seed: UInt64 = 0
+        seed: UInt64 = 0, classCount: Int? = nil, maximumFileBytes: Int? = nil
     ) {
+        precondition(classCount.map { $0 >= 1 } ?? true, "CSVOptions: classCount must be at least 1, got \(classCount ?? 0)")
+        precondition(maximumFileBytes.map { $0 >= 0 } ?? true, "CSVOptions: maximumFileBytes must not be negative")
         precondition(validationFraction >= 0 && validationFraction < 1,
                      "CSVOptions: validationFraction must be in [0, 1), got \(validationFraction)")
         precondition(delimiter < 0x80 && delimiter != UInt8(ascii: "\"") && delimiter != UInt8(ascii: "\n")
@@ -90,6 +103,8 @@ public struct CSVOptions: Sendable, Equatable {
         self.standardize = standardize
         self.validationFraction = validationFraction
         self.seed = seed
+        self.classCount = classCount
+        self.maximumFileBytes = maximumFileBytes
     }
 }
 
@@ -123,8 +138,11 @@ public enum CSVLoader {
     /// The data set in the CSV file at `url`; a file that starts with the gzip magic number or
     /// whose name ends in `.gz` is decompressed first.
     ///
-    /// Every feature cell must be a finite number. Errors name the file as given, the 1-based
-    /// line and the 1-based column (`data.csv:17:3: cell 'abc' is not a number`).
+    /// Every feature cell must be a finite number, and, unless the features are standardized
+    /// (which happens in `Double`, before the conversion), one that `Scalar` can hold (at most
+    /// about 3.4e38 in magnitude for `Float`); so must a regression target. Errors name the file
+    /// as given, the 1-based line and the 1-based column (`data.csv:17:3: cell 'abc' is not a
+    /// number`). A file larger than `options.maximumFileBytes` is refused before it is read.
     ///
     /// - Parameters:
     ///   - url: the file.
@@ -135,7 +153,7 @@ public enum CSVLoader {
         contentsOf url: URL, options: CSVOptions = CSVOptions(), as type: Scalar.Type = Scalar.self
     ) throws(DataError) -> CSVData<Scalar> {
         let name = DataFile.displayName(url)
-        let bytes = try DataFile.read(url, name: name)
+        let bytes = try DataFile.read(url, name: name, limit: options.maximumFileBytes)
         return try load(bytes: bytes, file: name, options: options, as: type)
     }
 
@@ -176,11 +194,15 @@ public enum CSVLoader {
 
         let rowCount = table.recordCount - firstData
         let featureCount = columns - 1
-        var features = [Scalar]()
+        // Features stay in Double until standardized, so that values beyond Scalar's range
+        // (1e39 for Float) can still be standardized; without standardization each must fit.
+        var features = [Double]()
         features.reserveCapacity(rowCount * featureCount)
         for record in firstData..<table.recordCount {
             for column in 0..<columns where column != targetColumn {
-                features.append(Scalar(try numberCell(table, record, column)))
+                let value = try numberCell(table, record, column)
+                if !options.standardize { try checkRange(value, Scalar.self, table, record, column) }
+                features.append(value)
             }
         }
 
@@ -194,13 +216,16 @@ public enum CSVLoader {
             targets = []
             targets.reserveCapacity(rowCount)
             for record in firstData..<table.recordCount {
-                targets.append(Scalar(try numberCell(table, record, targetColumn)))
+                let value = try numberCell(table, record, targetColumn)
+                try checkRange(value, Scalar.self, table, record, targetColumn)
+                targets.append(Scalar(value))
             }
         case .classification(let encoding):
             // One-hot rows must fit in memory: at most 2^28 target elements in all.
-            let limit = encoding == .oneHot ? min(labelLimit, max(2, (1 << 28) / rowCount)) : labelLimit
-            let (classLabels, names) = try readLabels(table, firstData: firstData, column: targetColumn, limit: limit)
-            let count = names?.count ?? ((classLabels.max() ?? -1) + 1)
+            let memoryLimit = encoding == .oneHot ? min(labelLimit, max(2, (1 << 28) / rowCount)) : labelLimit
+            let (classLabels, names) = try readLabels(table, firstData: firstData, column: targetColumn,
+                                                      limit: options.classCount ?? memoryLimit, textLimit: memoryLimit)
+            let count = names?.count ?? options.classCount ?? ((classLabels.max() ?? -1) + 1)
             labels = classLabels
             classCount = count
             classNames = names
@@ -214,24 +239,29 @@ public enum CSVLoader {
             }
         }
 
-        let all = Dataset(features: Tensor(shape: [rowCount, featureCount], scalars: features),
-                          targets: Tensor(shape: [rowCount, targetWidth], scalars: targets), labels: labels)
+        let allTargets = Tensor<Scalar>(shape: [rowCount, targetWidth], scalars: targets)
         var trainRows = Array(0..<rowCount)
         var validationRows: [Int] = []
-        var train = all
-        var validation: Dataset<Scalar>? = nil
         if options.validationFraction > 0 {
             (trainRows, validationRows) = DataSplit.indices(
                 count: rowCount, validationFraction: options.validationFraction, seed: options.seed)
-            train = all.subset(trainRows)
-            validation = all.subset(validationRows)
         }
         var standardization: Standardization? = nil
         if options.standardize {
-            let fitted = Standardization(fitting: train.features)
-            train = fitted.apply(to: train)
-            validation = validation.map { fitted.apply(to: $0) }
+            var trainValues = [Double]()
+            trainValues.reserveCapacity(trainRows.count * featureCount)
+            for row in trainRows { trainValues.append(contentsOf: features[(row * featureCount)..<((row + 1) * featureCount)]) }
+            let fitted = Standardization(fitting: trainValues, rows: trainRows.count, columns: featureCount)
+            features = fitted.apply(to: features)
             standardization = fitted
+        }
+        let all = Dataset(features: Tensor(shape: [rowCount, featureCount], scalars: features.map { Scalar($0) }),
+                          targets: allTargets, labels: labels)
+        var train = all
+        var validation: Dataset<Scalar>? = nil
+        if options.validationFraction > 0 {
+            train = all.subset(trainRows)
+            validation = all.subset(validationRows)
         }
         var featureNames = names
         featureNames.remove(at: targetColumn)
@@ -296,12 +326,26 @@ public enum CSVLoader {
         throw DataError(file: table.file, location: location, reason: .notANumber(cell: table.text(record, column)))
     }
 
+    /// Throws when `value` (of the cell at `record`, `column`) is too large in magnitude for
+    /// `Scalar` (it would become an infinity).
+    @inline(__always)
+    static func checkRange<Scalar: TensorScalar>(
+        _ value: Double, _ type: Scalar.Type, _ table: CSVTable, _ record: Int, _ column: Int
+    ) throws(DataError) {
+        guard Scalar(value).isFinite else {
+            throw DataError(file: table.file, location: .cell(row: table.recordLine[record], column: column + 1),
+                            reason: .outOfRange(value: table.text(record, column).trimmingSpaces(),
+                                                type: Scalar.scalarTypeName, largest: "\(Scalar.greatestFiniteMagnitude)"))
+        }
+    }
+
     /// Labels below this bound are accepted (a one-hot row per example must stay small).
     static let labelLimit = 65_536
 
     /// The class index of every data row, and the class names when the labels are text.
+    /// Numeric labels must lie below `limit`; text labels may name at most `textLimit` classes.
     static func readLabels(
-        _ table: CSVTable, firstData: Int, column: Int, limit: Int
+        _ table: CSVTable, firstData: Int, column: Int, limit: Int, textLimit: Int? = nil
     ) throws(DataError) -> (labels: [Int], names: [String]?) {
         func location(_ record: Int) -> DataError.Location {
             .cell(row: table.recordLine[record], column: column + 1)
@@ -331,11 +375,17 @@ public enum CSVLoader {
             texts.append(text)
         }
         let names = Set(texts).sorted()
-        guard names.count <= limit else {
+        let textLimit = textLimit ?? limit
+        guard names.count <= textLimit else {
             throw DataError(file: table.file, location: location(firstData),
-                            reason: .invalidLabel(cell: texts[0], limit: limit))
+                            reason: .invalidLabel(cell: texts[0], limit: textLimit))
         }
         let indexOf = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         return (texts.map { indexOf[$0] ?? 0 }, names)
     }
+}
+
+extension TensorScalar {
+    /// The type in words for messages: `32-bit floats`, `64-bit floats`.
+    static var scalarTypeName: String { "\(MemoryLayout<Self>.size * 8)-bit floats" }
 }

@@ -74,6 +74,12 @@ public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case sizeMismatch(stored: UInt32, computed: UInt32)
         /// A data file that ships with GradLab is missing from the installation.
         case missingResource(String)
+        /// The file, or its decompressed contents, is larger than the configured limit
+        /// (`FileSizeLimit`); the text gives the sizes and how to change the limit.
+        case tooLarge(String)
+        /// A finite number too large for the element type the data are read into
+        /// (`1e39` in 32-bit floats); `type` names the type, `largest` its largest value.
+        case outOfRange(value: String, type: String, largest: String)
     }
 
     /// The file as the user named it (a path, or a resource's name).
@@ -128,6 +134,9 @@ public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case .sizeMismatch(let stored, let computed):
             "corrupt gzip data: decompressed size \(computed) (mod 2^32) does not match the stored \(stored)"
         case .missingResource(let name): "bundled data file \(name) is missing from the installation"
+        case .tooLarge(let why): why
+        case .outOfRange(let value, let type, let largest):
+            "value '\(Self.quoted(value))' is too large for \(type) (largest \(largest)); rescale the data, or standardize the features"
         }
     }
 

@@ -17,9 +17,11 @@ public enum Gzip {
     /// - Parameters:
     ///   - bytes: the whole file.
     ///   - file: the file's name for error messages (`file: byte N: ...`).
+    ///   - maximumSize: the most decompressed bytes accepted (all members together); decoding
+    ///     stops with a `tooLarge` error as soon as the output would pass it.
     /// - Throws: `DataError` with reason `badGzipHeader`, `corruptDeflate`, `truncated`,
-    ///   `checksumMismatch`, `sizeMismatch` or `trailingBytes`.
-    public static func decompress(_ bytes: [UInt8], file: String = "<data>") throws(DataError) -> [UInt8] {
+    ///   `checksumMismatch`, `sizeMismatch`, `trailingBytes` or `tooLarge`.
+    public static func decompress(_ bytes: [UInt8], file: String = "<data>", maximumSize: Int = .max) throws(DataError) -> [UInt8] {
         var output: [UInt8] = []
         var offset = 0
         repeat {
@@ -32,7 +34,8 @@ public enum Gzip {
                 sizeHint = min(isize, bytes.count * 1032, 1 << 28)
             }
             let member = Array(bytes[dataStart...])
-            let (data, consumed) = try Deflate.inflate(member, file: file, baseOffset: dataStart, expectedSize: sizeHint)
+            let (data, consumed) = try Deflate.inflate(member, file: file, baseOffset: dataStart, expectedSize: sizeHint,
+                                                       maximumSize: maximumSize - output.count)
             let trailer = dataStart + consumed
             guard bytes.count - trailer >= 8 else {
                 throw DataError(file: file, location: .byte(bytes.count),
@@ -185,23 +188,22 @@ public enum CRC32 {
 enum DataFile {
     /// The contents of `url`, decompressed when the file starts with the gzip magic number or
     /// its name ends in `.gz` (a `.gz` file without the magic number is a `badGzipHeader`).
-    static func read(_ url: URL, name: String) throws(DataError) -> [UInt8] {
+    ///
+    /// A file larger than `limit`, or whose decompressed contents are, is refused with a
+    /// `tooLarge` error before it fills memory (see `FileSizeLimit`).
+    static func read(_ url: URL, name: String, limit: Int? = nil) throws(DataError) -> [UInt8] {
+        let limit = limit ?? FileSizeLimit.dataBytes
         let bytes: [UInt8]
         do {
-            bytes = [UInt8](try Data(contentsOf: url))
+            bytes = try BoundedFile.read(url, limit: limit)
+        } catch .tooLarge(let size, let limit) {
+            throw DataError(file: name, location: .file, reason: .tooLarge(FileReadError.tooLarge(size: size, limit: limit).description))
         } catch {
-            var why = (error as NSError).localizedFailureReason ?? error.localizedDescription
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
-                why = "no such file"
-            } else if isDirectory.boolValue {
-                why = "it is a directory"
-            }
-            throw DataError(file: name, location: .file, reason: .unreadable(why))
+            throw DataError(file: name, location: .file, reason: .unreadable(error.description))
         }
         if Gzip.isGzip(bytes) || url.pathExtension.lowercased() == "gz" {
             if bytes.isEmpty { return [] }
-            return try Gzip.decompress(bytes, file: name)
+            return try Gzip.decompress(bytes, file: name, maximumSize: limit)
         }
         return bytes
     }

@@ -92,12 +92,15 @@ public struct IDXArray: Sendable, Equatable {
 
     /// The array read from an IDX file, gunzipped first when it is gzip-compressed.
     ///
-    /// - Parameter url: the file.
+    /// - Parameters:
+    ///   - url: the file.
+    ///   - maximumBytes: the largest file accepted, and separately the largest decompressed
+    ///     contents of a gzip file (nil: `FileSizeLimit.dataBytes`).
     /// - Throws: `DataError` for a bad magic number, impossible dimensions, a truncated body,
-    ///   trailing bytes, non-finite floats, or a corrupt gzip stream.
-    public static func read(contentsOf url: URL) throws(DataError) -> IDXArray {
+    ///   trailing bytes, non-finite floats, a corrupt gzip stream, or a file over the limit.
+    public static func read(contentsOf url: URL, maximumBytes: Int? = nil) throws(DataError) -> IDXArray {
         let name = DataFile.displayName(url)
-        return try parse(try DataFile.read(url, name: name), file: name)
+        return try parse(try DataFile.read(url, name: name, limit: maximumBytes), file: name)
     }
 
     /// The array held in the bytes of an IDX file (already decompressed).
@@ -177,13 +180,14 @@ public enum IDXLoader {
     ///     the largest label + 1 (labels below 65 536, and below 2²⁸ / n for one-hot targets).
     ///   - encoding: one-hot targets (default) or index targets.
     ///   - type: the element type of the tensors.
+    ///   - maximumFileBytes: the largest file accepted (nil: `FileSizeLimit.dataBytes`).
     /// - Throws: `DataError` for either file, or `labelCountMismatch`.
     public static func load<Scalar: TensorScalar>(
         images: URL, labels: URL, scale: Double = 1.0 / 255.0, classCount: Int? = nil,
-        encoding: CSVOptions.LabelEncoding = .oneHot, as type: Scalar.Type = Scalar.self
+        encoding: CSVOptions.LabelEncoding = .oneHot, as type: Scalar.Type = Scalar.self, maximumFileBytes: Int? = nil
     ) throws(DataError) -> Dataset<Scalar> {
-        let imageArray = try IDXArray.read(contentsOf: images)
-        let labelArray = try IDXArray.read(contentsOf: labels)
+        let imageArray = try IDXArray.read(contentsOf: images, maximumBytes: maximumFileBytes)
+        let labelArray = try IDXArray.read(contentsOf: labels, maximumBytes: maximumFileBytes)
         return try dataset(images: imageArray, imagesFile: DataFile.displayName(images),
                            labels: labelArray, labelsFile: DataFile.displayName(labels),
                            scale: scale, classCount: classCount, encoding: encoding, as: type)
@@ -239,7 +243,14 @@ public enum IDXLoader {
         }
         let classes = classCount ?? ((classLabels.max() ?? 0) + 1)
         let width = images.count / count
-        let features = Tensor<Scalar>(shape: [count, width], scalars: images.scalars(scale: scale, as: type))
+        let scaled = images.scalars(scale: scale, as: type)
+        // A 64-bit float (or a large integer times `scale`) may not fit in Scalar.
+        if let index = scaled.firstIndex(where: { !$0.isFinite }) {
+            throw DataError(file: imagesFile, location: .byte(images.payloadOffset + index * images.elementType.byteCount),
+                            reason: .outOfRange(value: "\(images.value(at: index) * scale)", type: Scalar.scalarTypeName,
+                                                largest: "\(Scalar.greatestFiniteMagnitude)"))
+        }
+        let features = Tensor<Scalar>(shape: [count, width], scalars: scaled)
         let targets: Tensor<Scalar> = switch encoding {
         case .oneHot: Tensor.oneHot(classLabels, classes: classes)
         case .index: Tensor(shape: [count, 1], scalars: classLabels.map { Scalar($0) })

@@ -13,11 +13,15 @@ public enum Deflate {
     ///   - file: the file's name for error messages.
     ///   - baseOffset: the stream's offset within the file, so errors point into the file.
     ///   - expectedSize: a hint for the output's capacity (the gzip ISIZE field), or 0.
+    ///   - maximumSize: the most output bytes accepted; a stream that decodes to more stops
+    ///     there with a `tooLarge` error (a "zip bomb" never fills memory).
     public static func inflate(
-        _ bytes: [UInt8], file: String = "<data>", baseOffset: Int = 0, expectedSize: Int = 0
+        _ bytes: [UInt8], file: String = "<data>", baseOffset: Int = 0, expectedSize: Int = 0,
+        maximumSize: Int = .max
     ) throws(DataError) -> (output: [UInt8], consumed: Int) {
+        precondition(maximumSize >= 0, "Deflate.inflate: negative maximumSize \(maximumSize)")
         var inflater = Inflater(input: bytes, start: 0, file: file, baseOffset: baseOffset,
-                                capacity: max(expectedSize, 4 * bytes.count))
+                                capacity: min(max(expectedSize, 4 * bytes.count), maximumSize), limit: maximumSize)
         try inflater.run()
         return (inflater.output.bytes, inflater.consumedBytes)
     }
@@ -101,9 +105,12 @@ final class OutputBuffer {
     private(set) var pointer: UnsafeMutablePointer<UInt8>
     private(set) var count = 0
     private(set) var capacity: Int
+    /// The capacity growth stops at (the decoder never writes past its output limit).
+    let maximumCapacity: Int
 
-    init(capacity: Int) {
-        self.capacity = max(capacity, 1024)
+    init(capacity: Int, maximumCapacity: Int = .max) {
+        self.maximumCapacity = maximumCapacity
+        self.capacity = min(max(capacity, 1024), max(maximumCapacity, 1))
         pointer = .allocate(capacity: self.capacity)
     }
 
@@ -118,6 +125,7 @@ final class OutputBuffer {
     func grow(to needed: Int) {
         var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
+        newCapacity = min(newCapacity, max(needed, maximumCapacity))
         let newPointer = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         newPointer.update(from: pointer, count: count)
         pointer.deallocate()
@@ -171,6 +179,8 @@ struct Inflater {
     var bitBuffer: UInt64 = 0
     var bitCount: Int = 0
     let output: OutputBuffer
+    /// The most output bytes accepted.
+    let limit: Int
 
     static let lengthBase: [Int] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
                                     35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
@@ -183,8 +193,9 @@ struct Inflater {
                                        7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13]
     static let codeLengthOrder: [Int] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
 
-    init(input: [UInt8], start: Int, file: String, baseOffset: Int, capacity: Int) {
-        self.output = OutputBuffer(capacity: capacity)
+    init(input: [UInt8], start: Int, file: String, baseOffset: Int, capacity: Int, limit: Int = .max) {
+        self.output = OutputBuffer(capacity: capacity, maximumCapacity: limit)
+        self.limit = limit
         self.input = input
         self.position = start
         self.file = file
@@ -196,6 +207,13 @@ struct Inflater {
 
     func corrupt(_ why: String) -> DataError {
         DataError(file: file, location: .byte(baseOffset + max(0, consumedBytes - 1)), reason: .corruptDeflate(why))
+    }
+
+    /// The error for output that would pass `limit`.
+    func tooLarge() -> DataError {
+        DataError(file: file, location: .byte(baseOffset + max(0, consumedBytes - 1)),
+                  reason: .tooLarge("the data decompress to more than the limit of \(FileSizeLimit.describeExactly(limit)); "
+                                    + FileSizeLimit.advice))
     }
 
     func truncated() -> DataError {
@@ -272,6 +290,7 @@ struct Inflater {
         guard length == (~complement & 0xFFFF) else {
             throw corrupt("stored block length \(length) does not match its complement \(complement)")
         }
+        guard length <= limit - output.count else { throw tooLarge() }
         var remaining = length
         while remaining > 0 && bitCount >= 8 {
             output.append(UInt8(try bits(8)))
@@ -340,6 +359,7 @@ struct Inflater {
         while true {
             let symbol = try decode(literalLength)
             if symbol < 256 {
+                guard output.count < limit else { throw tooLarge() }
                 output.append(UInt8(truncatingIfNeeded: symbol))
                 continue
             }
@@ -353,6 +373,7 @@ struct Inflater {
             guard back <= output.count else {
                 throw corrupt("distance \(back) reaches before the start of the data (\(output.count) byte\(output.count == 1 ? "" : "s") so far)")
             }
+            guard length <= limit - output.count else { throw tooLarge() }
             output.copyMatch(distance: back, length: length)
         }
     }

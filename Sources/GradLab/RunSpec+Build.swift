@@ -22,10 +22,12 @@ extension RunSpec {
     /// With `batch_norm`, `BatchNorm1d` follows each hidden `Linear`; with `residual`, each hidden
     /// layer after the first that keeps its input's width becomes a residual block (names
     /// `2.body.0.weight`, ...), as `Sequential.mlp(..., batchNorm:residual:)` builds them.
-    /// - Throws: `SpecError.invalid` for keys that do not fit together (see `validate()`) or an
-    ///   initializer that cannot run.
+    /// - Throws: `SpecError.invalid` for keys that do not fit together (see `validate()`), an
+    ///   initializer that cannot run, or a model too large for the machine's memory
+    ///   (`checkResources()`, before anything is allocated).
     public func makeModel(generator: RandomGenerator) throws -> Sequential<Float> {
         try validate()
+        try checkResources()
         switch model {
         case .mlp(let mlp):
             // Linear, [BatchNorm1d], act per hidden layer; with `residual`, each later hidden layer
@@ -120,10 +122,17 @@ extension RunSpec {
     /// - Parameter dataFile: a CSV file that replaces the spec's `path` (the CLI's `--data`),
     ///   or turns the data into `kind: csv` with the defaults (integer labels when the loss is
     ///   `cross_entropy`, regression targets otherwise); relative to the working directory.
-    /// - Throws: `DataError` unchanged for unreadable or malformed data files; `SpecError` when
-    ///   the model's input width differs from the data's features or its output width from the
-    ///   targets (classes for `cross_entropy`), naming `model.mlp.input` etc.
+    /// Numeric class labels in a CSV or IDX file are checked against the model's outputs when
+    /// they give the classes (`cross_entropy`, one-hot targets): a label out of range is a
+    /// `DataError` naming its cell or byte. Features beyond ±1.8e19 (whose squares overflow
+    /// `Float`) must be standardized, and `mse` targets must stay below that too.
+    /// - Throws: `DataError` unchanged for unreadable, too large or malformed data files;
+    ///   `SpecError` when the model's input width differs from the data's features or its output
+    ///   width from the targets (classes for `cross_entropy`), naming `model.mlp.input` etc., for
+    ///   values too large to train on in `Float`, and when the run would not fit in memory
+    ///   (`checkResources`, checked before the data are generated and again once they are read).
     public func loadData(dataFile: URL? = nil) throws -> (train: Dataset<Float>, validation: Dataset<Float>?) {
+        try checkResources()
         var source = data.source
         if let dataFile {
             if case .csv(var csv) = source {
@@ -134,7 +143,10 @@ extension RunSpec {
             }
         }
         var classCount: Int?
+        var csvParts: (train: Dataset<Float>, validation: Dataset<Float>?, names: [String], target: String)?
         let full: Dataset<Float>
+        // The classes a classifier's outputs stand for, when the model says (not per step).
+        let modelClasses = model.writesSequences || model.outputWidth < 1 ? nil : model.outputWidth
         switch source {
         case .linear(let count, let noise, let slope, let intercept):
             full = SyntheticData.linear(count: count, slope: slope, intercept: intercept, noise: noise, seed: data.seed, as: Float.self)
@@ -159,30 +171,84 @@ extension RunSpec {
                                                     seed: data.seed, as: Float.self)
         case .csv(let csv):
             let url = dataFile ?? URL(fileURLWithPath: csv.path)
-            let options = CSVOptions(header: csv.header, target: csv.target, task: csv.task,
-                                     delimiter: csv.delimiter.asciiValue ?? UInt8(ascii: ","))
+            // The split and the standardization happen in the loader, in Double, before the
+            // conversion to Float (so a column of 1e39 can still be standardized).
+            var options = CSVOptions(header: csv.header, target: csv.target, task: csv.task,
+                                     delimiter: csv.delimiter.asciiValue ?? UInt8(ascii: ","), standardize: data.standardize,
+                                     validationFraction: data.validation, seed: data.seed)
+            if case .classification(let encoding) = csv.task, encoding == .oneHot || train.loss == .crossEntropy {
+                options.classCount = modelClasses
+            }
             let loaded = try CSVLoader.load(contentsOf: url, options: options, as: Float.self)
             full = loaded.train
             classCount = loaded.classCount
+            csvParts = (loaded.train, loaded.validation, loaded.featureNames, loaded.targetName)
         case .idx(let images, let labels, let scale, let encoding):
-            full = try IDXLoader.load(images: URL(fileURLWithPath: images), labels: URL(fileURLWithPath: labels),
-                                      scale: scale, encoding: encoding, as: Float.self)
+            full = try IDXLoader.load(images: URL(fileURLWithPath: images), labels: URL(fileURLWithPath: labels), scale: scale,
+                                      classCount: encoding == .oneHot || train.loss == .crossEntropy ? modelClasses : nil,
+                                      encoding: encoding, as: Float.self)
         }
         try checkWidths(full, classCount: classCount, kind: source.kind, layout: source.sequenceLayout)
 
         var trainSet = full
         var validationSet: Dataset<Float>?
-        if data.validation > 0 {
-            let (trainPart, validationPart) = full.split(validationFraction: data.validation, seed: data.seed)
-            trainSet = trainPart
-            validationSet = validationPart.count > 0 ? validationPart : nil
+        if let csvParts {
+            validationSet = csvParts.validation.flatMap { $0.count > 0 ? $0 : nil }
+        } else {
+            if data.validation > 0 {
+                let (trainPart, validationPart) = full.split(validationFraction: data.validation, seed: data.seed)
+                trainSet = trainPart
+                validationSet = validationPart.count > 0 ? validationPart : nil
+            }
+            if data.standardize {
+                let fitted = Standardization(fitting: trainSet.features)
+                trainSet = fitted.apply(to: trainSet)
+                validationSet = validationSet.map { fitted.apply(to: $0) }
+            }
         }
-        if data.standardize {
-            let fitted = Standardization(fitting: trainSet.features)
-            trainSet = fitted.apply(to: trainSet)
-            validationSet = validationSet.map { fitted.apply(to: $0) }
+        guard trainSet.count > 0 else {
+            throw specError("data", "the training set has no examples (\(source.kind) gave \(full.count) and validation holds out \(data.validation))")
         }
+        let names = csvParts.map { ($0.names, $0.target) }
+        try checkMagnitudes(trainSet, kind: source.kind, file: source.filePath, names: names)
+        if let validationSet { try checkMagnitudes(validationSet, kind: source.kind, file: source.filePath, names: names) }
+        try checkResources(trainingRows: trainSet.count, featureCount: trainSet.features.shape[1])
         return (trainSet, validationSet)
+    }
+
+    /// The largest magnitude a feature or an `mse` target may have: √`Float.greatestFiniteMagnitude`
+    /// ≈ 1.8e19, beyond which a square (a loss term, a gradient norm) overflows `Float`.
+    public static let largestTrainableMagnitude = Double(Float.greatestFiniteMagnitude).squareRoot()
+
+    /// Throws when a feature column (after standardization, if on) or, for `mse`, a target
+    /// column holds a value beyond `largestTrainableMagnitude`: training on it would overflow
+    /// `Float` at the first step, so it is refused with the column and the remedy instead.
+    private func checkMagnitudes(_ set: Dataset<Float>, kind: String, file: String?,
+                                 names: (features: [String], target: String)?) throws(SpecError) {
+        let bound = Float(Self.largestTrainableMagnitude)
+        let source = file.map { "\(kind) file \(specQuoted($0, limit: 120))" } ?? kind
+        func largest(_ tensor: Tensor<Float>) -> (column: Int, value: Float)? {
+            let columns = tensor.shape[1]
+            var found: (column: Int, value: Float)?
+            tensor.withUnsafeBufferPointer { x in
+                for index in 0..<x.count where Swift.abs(x[index]) > bound && Swift.abs(x[index]) > Swift.abs(found?.value ?? 0) {
+                    found = (index % columns, x[index])
+                }
+            }
+            return found
+        }
+        if let (column, value) = largest(set.features) {
+            let name = names.map { "column '\(specQuoted($0.features[column], limit: 40))'" } ?? "feature \(column + 1)"
+            // At the `standardize` key when the spec has one, else at `data`.
+            let path = self.source?.locations["data.standardize"] != nil ? "data.standardize" : "data"
+            throw specError(path, "\(source): \(name) holds \(value), beyond ±\(String(format: "%.1e", Self.largestTrainableMagnitude)) "
+                            + "where 32-bit floats overflow in a layer's sums and squares (set data.standardize: true, or rescale the column)")
+        }
+        if train.loss == .mse, let (column, value) = largest(set.targets) {
+            let name = names.map { "target '\(specQuoted($0.target, limit: 40))'" } ?? "target \(column + 1)"
+            throw specError("train.loss", "\(source): \(name) holds \(value), beyond ±\(String(format: "%.1e", Self.largestTrainableMagnitude)) "
+                            + "where mse's squared errors overflow 32-bit floats (rescale the targets, or use l1 or huber)")
+        }
     }
 
     /// Checks the model's input width against the features and its output width against the
@@ -340,5 +406,17 @@ extension RunSpec {
     /// A `SpecError.invalid` at `path`, with the file and place the spec was read from.
     func specError(_ path: String, _ problem: String) -> SpecError {
         .invalid(file: source?.file ?? name, location: source?.locations[path], path: path, problem: problem)
+    }
+}
+
+extension DataSource {
+    /// The file the examples are read from (a CSV file, an IDX images file), nil for generated
+    /// and bundled sets.
+    var filePath: String? {
+        switch self {
+        case .csv(let csv): csv.path
+        case .idx(let images, _, _, _): images
+        default: nil
+        }
     }
 }

@@ -13,25 +13,24 @@ extension RunSpec {
     /// The spec in the file at `url` (`.yaml`, `.yml` or `.json`); relative paths inside it
     /// resolve against the file's folder.
     ///
-    /// - Parameter url: the spec file.
-    /// - Throws: `SpecError`: unreadable file, unsupported extension, syntax errors and invalid
-    ///   content, each naming the file (as given) and the line and column.
-    public static func load(contentsOf url: URL) throws(SpecError) -> RunSpec {
+    /// - Parameters:
+    ///   - url: the spec file.
+    ///   - maximumBytes: the largest file accepted (nil: `FileSizeLimit.specBytes`, 16 MiB or
+    ///     less); a larger one is refused before it is read.
+    /// - Throws: `SpecError`: unreadable or too large file, unsupported extension, syntax errors
+    ///   and invalid content, each naming the file (as given) and the line and column.
+    public static func load(contentsOf url: URL, maximumBytes: Int? = nil) throws(SpecError) -> RunSpec {
         let name = url.isFileURL ? url.relativePath : url.absoluteString
         let ext = url.pathExtension.lowercased()
         guard ["yaml", "yml", "json"].contains(ext) else {
             throw .unsupportedFileType(file: name, fileExtension: url.pathExtension)
         }
-        var isDirectory: ObjCBool = false
-        if url.isFileURL {
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-                throw .unreadable(file: name, reason: "no such file")
-            }
-            if isDirectory.boolValue { throw .unreadable(file: name, reason: "it is a directory") }
-        }
+        guard url.isFileURL else { throw .unreadable(file: name, reason: "not a file path") }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw .unreadable(file: name, reason: specQuoted(error.localizedDescription, limit: 200))
+        do {
+            data = Data(try BoundedFile.read(url, limit: maximumBytes ?? FileSizeLimit.specBytes))
+        } catch {
+            throw .unreadable(file: name, reason: specQuoted(error.description, limit: 300))
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw .unreadable(file: name, reason: "the file is not UTF-8 text")

@@ -93,10 +93,11 @@ public struct RunSummary: Codable, Sendable {
         return rows
     }
 
-    /// One aligned line per figure, for the terminal.
+    /// One aligned line per figure, for the terminal (the run's name through `terminalSafe`).
     public var text: String {
         let width = rows.map(\.0.count).max() ?? 0
-        var text = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        var text = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + terminalSafe($0.1) }
+            .joined(separator: "\n")
         if let diagnosis { text += "\n\ndiagnosis: " + diagnosis.summary }
         if let verification { text += "\n\nverification (reruns with each prescription):\n" + verification.table }
         return text

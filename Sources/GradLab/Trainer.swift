@@ -201,9 +201,12 @@ public final class Trainer {
     /// - Parameters:
     ///   - name: the run's label.
     ///   - checkpoint: a checkpoint of this run to continue from (nil: start at step 0).
-    /// - Throws: `OptimizerError` for an invalid clipping rule, `TrainingCheckpointError` or
+    /// A validation set with no examples is skipped (as no validation set).
+    /// - Throws: `TrainingError.emptyTrainingSet` for a training set with no examples,
+    ///   `OptimizerError` for an invalid clipping rule, `TrainingCheckpointError` or
     ///   `CheckpointError` for a checkpoint that does not fit, and whatever `checkpointSink` throws.
     public func run(name: String, resumingFrom checkpoint: TrainingCheckpoint? = nil) throws -> TrainingResult {
+        guard data.count > 0 else { throw TrainingError.emptyTrainingSet }
         var result = TrainingResult(name: name)
         let namedParameters = model.namedParameters
         let clipper = try GradientClipper(options.clipping, namedParameters: namedParameters)
@@ -325,7 +328,7 @@ public final class Trainer {
             let epochLoss = seen > 0 ? lossSum / Double(seen) : .nan
             result.epochLosses.append(epochLoss)
             var summary = TrainingEpoch(epoch: epoch, loss: epochLoss)
-            if let validation {
+            if let validation, validation.count > 0 {
                 let (validationLoss, accuracy) = evaluate(validation)
                 result.validationLosses.append(validationLoss)
                 summary.validationLoss = validationLoss
@@ -355,6 +358,19 @@ public final class Trainer {
             let output = model(set.features)
             let value = Double(loss(output, set).scalar)
             return (value, loss.accuracy(output, set))
+        }
+    }
+}
+
+/// A trainer that cannot start.
+public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The training set has no examples, so no step can be taken.
+    case emptyTrainingSet
+
+    /// The problem in one line.
+    public var description: String {
+        switch self {
+        case .emptyTrainingSet: "the training set has no examples (expected at least one)"
         }
     }
 }

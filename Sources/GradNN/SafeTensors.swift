@@ -114,17 +114,56 @@ public struct SafeTensors {
 
     // MARK: Reading
 
+    /// The largest file `init(contentsOf:)` reads by default: the environment variable
+    /// `GRADLAB_MAX_FILE_BYTES` when it holds a byte count (digits with an optional `K`, `M`,
+    /// `G` or `T` suffix for powers of 1024, as `FileSizeLimit` in GradData reads it), else 2 GiB.
+    public static var defaultMaximumFileBytes: Int {
+        let fallback = 2 << 30
+        // getenv rather than ProcessInfo, which may cache the environment of the launch.
+        guard let value = getenv("GRADLAB_MAX_FILE_BYTES") else { return fallback }
+        var text = String(cString: value).trimmingCharacters(in: .whitespaces).lowercased()
+        for suffix in ["ib", "b"] where text.hasSuffix(suffix) && text.count > suffix.count {
+            text.removeLast(suffix.count)
+            break
+        }
+        let shifts: [Character: Int] = ["k": 10, "m": 20, "g": 30, "t": 40]
+        var shift = 0
+        if let last = text.last, let unit = shifts[last] {
+            shift = unit
+            text.removeLast()
+        }
+        text = text.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), let count = Int(text), count >= 1,
+              count <= Int.max >> shift else { return fallback }
+        return count << shift
+    }
+
     /// Reads and validates the file at `url`.
     ///
-    /// - Throws: `CheckpointError`: `fileNotFound`, `unreadable`, `truncated`, `invalidHeader`,
-    ///   `unsupportedDtype`, `invalidShape` or `invalidOffsets`.
-    public init(contentsOf url: URL) throws {
+    /// - Parameters:
+    ///   - url: the file.
+    ///   - maximumFileBytes: the largest file accepted (nil: `defaultMaximumFileBytes`); a larger
+    ///     one, or anything but a regular file, is refused before it is read.
+    /// - Throws: `CheckpointError`: `fileNotFound`, `unreadable` (also for a file over the
+    ///   limit), `truncated`, `invalidHeader`, `unsupportedDtype`, `invalidShape` or `invalidOffsets`.
+    public init(contentsOf url: URL, maximumFileBytes: Int? = nil) throws {
         let file = url.relativePath
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw CheckpointError.fileNotFound(file: file)
         }
         if isDirectory.boolValue { throw CheckpointError.unreadable(file: file, reason: "it is a directory") }
+        let limit = maximumFileBytes ?? Self.defaultMaximumFileBytes
+        // Of the file a link points to, not of the link.
+        let attributes = (try? FileManager.default.attributesOfItem(atPath: url.resolvingSymlinksInPath().path)) ?? [:]
+        if let type = attributes[.type] as? FileAttributeType, type != .typeRegular {
+            throw CheckpointError.unreadable(file: file, reason: "not a regular file")
+        }
+        if let size = (attributes[.size] as? NSNumber)?.intValue, size > limit {
+            throw CheckpointError.unreadable(
+                file: file, reason: "the file is \(Self.describeBytes(size)) (\(size) bytes), larger than the limit of "
+                    + "\(Self.describeBytes(limit)) (\(limit) bytes); set GRADLAB_MAX_FILE_BYTES to change the limit")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
@@ -132,6 +171,19 @@ public struct SafeTensors {
             throw CheckpointError.unreadable(file: file, reason: error.localizedDescription)
         }
         try self.init(data: data, file: file)
+    }
+
+    /// A byte count in binary units for messages (`2.0 GiB`).
+    static func describeBytes(_ bytes: Int) -> String {
+        if bytes < 1024 { return "\(bytes) bytes" }
+        var value = Double(bytes) / 1024
+        var unit = 0
+        let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return String(format: "%.1f %@", value, units[unit])
     }
 
     /// Parses and validates the bytes of a `.safetensors` file.

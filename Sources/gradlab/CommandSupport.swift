@@ -23,8 +23,13 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 /// Runs a command's body, turning errors into DESIGN.md's exit codes with a one-line message:
-/// 65 for bad input (spec, data, checkpoint files), 1 for a run that failed.
+/// 65 for bad input (spec, data, checkpoint files), 1 for a run that failed, 64 for a
+/// `GRADLAB_MAX_FILE_BYTES` that is not a byte count.
 func runReportingErrors(_ command: String, _ body: () throws -> Void) throws {
+    if let problem = fileSizeLimitProblem() {
+        printError("gradlab \(command): \(problem)")
+        throw ExitCode(64)
+    }
     do {
         try body()
     } catch let error as ExitCode {
@@ -39,9 +44,30 @@ func runReportingErrors(_ command: String, _ body: () throws -> Void) throws {
 /// Whether an error was caused by a user's file rather than by the run.
 func isBadInput(_ error: Error) -> Bool {
     switch error {
-    case is SpecError, is DataError, is CheckpointError, is RunFolderError, is ResumeError, is TrainingCheckpointError: true
+    case is SpecError, is DataError, is CheckpointError, is RunFolderError, is ResumeError, is TrainingCheckpointError,
+         is TrainingError: true
+    // A damaged event file in a resumed run's folder; failing to rewrite one is the run's failure.
+    case let error as TensorBoardEventFileError:
+        if case .cannotWrite = error { false } else { true }
     default: false
     }
+}
+
+/// The one-line problem with the `GRADLAB_MAX_FILE_BYTES` environment variable, or nil when it
+/// is unset or a byte count.
+func fileSizeLimitProblem() -> String? {
+    guard let text = ProcessInfo.processInfo.environment[FileSizeLimit.environmentVariable],
+          FileSizeLimit.parse(text) == nil else { return nil }
+    return "\(FileSizeLimit.environmentVariable): expected a byte count such as 1048576, 64M or 2G, "
+        + "found '\(oneLineText(text, limit: 40))'"
+}
+
+/// Sets the file size limit of every reader in this process (`--max-file-bytes`), as
+/// `GRADLAB_MAX_FILE_BYTES` would.
+///
+/// - Parameter text: a byte count, already checked with `FileSizeLimit.parse`.
+func setFileSizeLimit(_ text: String) {
+    setenv(FileSizeLimit.environmentVariable, text, 1)
 }
 
 /// Set by SIGINT: the running command stops after the current step and writes what it has.
@@ -66,7 +92,7 @@ final class ProgressPrinter: TrainingObserver {
     private var lastStep: TrainingStep?
 
     init(label: String, totalEpochs: Int, quiet: Bool = false) {
-        self.label = label
+        self.label = terminalSafe(label)
         self.totalEpochs = totalEpochs
         self.quiet = quiet
     }

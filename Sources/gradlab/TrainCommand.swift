@@ -12,6 +12,12 @@ struct TrainCommand: ParsableCommand {
             checkpoint). While training it keeps a training checkpoint (training-checkpoint.safetensors) every \
             --checkpoint-every steps, written atomically; `gradlab train --resume DIR` continues a run killed at any \
             moment from it and ends with the same final weights as a run that was never stopped.
+
+            Files larger than a limit are refused before they are read: 2 GiB for data files (CSV, IDX, and \
+            separately the decompressed contents of a .gz file) and checkpoints, 16 MiB for the spec. \
+            --max-file-bytes, or the environment variable GRADLAB_MAX_FILE_BYTES, replaces both limits. A model \
+            whose parameters, gradients, optimizer state and activations would not fit in the memory available is \
+            refused before anything is allocated, with the estimate in the message.
             """)
 
     @Argument(help: "The spec file (YAML or JSON); not with --resume.")
@@ -33,6 +39,12 @@ struct TrainCommand: ParsableCommand {
                                valueName: "dir"))
     var resume: String?
 
+    @Option(help: ArgumentHelp(
+        "The largest file read (data, spec, checkpoint): bytes, or with a K, M, G or T suffix (powers of 1024). "
+            + "Default: 2G for data and checkpoints, 16M for specs; the same as GRADLAB_MAX_FILE_BYTES.",
+        valueName: "bytes"))
+    var maxFileBytes: String?
+
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
@@ -41,6 +53,9 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be 0 or more, got \(checkpointEvery)") }
+        if let maxFileBytes, FileSizeLimit.parse(maxFileBytes) == nil {
+            throw ValidationError("--max-file-bytes: expected a byte count such as 1048576, 64M or 2G, found '\(maxFileBytes)'")
+        }
         if resume != nil {
             if spec != nil { throw ValidationError("give either a spec file or --resume DIR, not both") }
             if data != nil || out != nil || epochs != nil {
@@ -52,6 +67,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let maxFileBytes { setFileSizeLimit(maxFileBytes) }
         try runReportingErrors("train") {
             let outcome: SpecRunOutput
             let folderURL: URL
@@ -70,7 +86,7 @@ struct TrainCommand: ParsableCommand {
             } else {
                 var spec = try RunSpec.load(contentsOf: URL(fileURLWithPath: self.spec ?? ""))
                 if let epochs { spec.train.epochs = epochs }
-                folderURL = URL(fileURLWithPath: out ?? "runs/\(spec.name)")
+                folderURL = out.map { URL(fileURLWithPath: $0) } ?? RunFolder.defaultURL(forRunNamed: spec.name, in: URL(fileURLWithPath: "runs"))
                 let progress = ProgressPrinter(label: spec.name, totalEpochs: spec.train.epochs, quiet: quiet)
                 outcome = try SpecRun.train(spec, dataFile: data.map { URL(fileURLWithPath: $0) }, folder: try RunFolder(folderURL),
                                             progress: progress, checkpointEvery: checkpointEvery)
