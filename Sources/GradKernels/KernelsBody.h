@@ -251,7 +251,8 @@ GL_TARGET static void GL_FN(transpose)(const float *src, ptrdiff_t rows, ptrdiff
 
 // MARK: - Elementwise functions
 //
-// Cephes' expf and tanhf reductions and polynomials (exp's evaluated by Estrin's scheme):
+// Cephes' expf and tanhf reductions and polynomials, the same operations in the same order as
+// GradTensor's former Swift SIMD8 versions (so results did not change when they moved here):
 // within 2 ulp of the correctly rounded results over the whole range.
 // Sixteen lanes at a time: the polynomials are long chains of dependent operations, and two
 // (AVX) or four (SSE2) independent chains side by side keep the pipelines busy.
@@ -270,23 +271,20 @@ GL_INLINE glfE GL_FN(selectE)(gliE mask, glfE a, glfE b) {
     return (glfE)(((gliE)a & mask) | ((gliE)b & ~mask));
 }
 
-/// `x = n·ln 2 + r` with `|r| ≤ ln2/2`: `e^r` by Cephes' degree-7 polynomial
-/// `1 + r + r²·P(r)`, and `n`. `P` is evaluated by Estrin's scheme (`(A + r²B) + r⁴C` with
-/// `A`, `B`, `C` linear in `r`) rather than Horner's: the same accuracy (within 1 ulp of
-/// `e^r`), and a dependency chain half as long, which is what limits the throughput of a
-/// long vector loop of it.
+/// `x = n·ln 2 + r` with `|r| ≤ ln2/2`: `e^r` by a degree-6 polynomial, and `n`.
 GL_INLINE glfE GL_FN(exp_reduced)(glfE x, gliE *exponent) {
     // Round to the nearest integer by adding 1.5·2²³, which leaves n in the low mantissa bits.
     glfE shifted = x * 1.442695040888963f + 12582912.0f;
     glfE n = shifted - 12582912.0f;
     glfE r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
-    glfE r2 = r * r, r4 = r2 * r2;
-    glfE a = r * 1.6666665459e-1f + 5.0000001201e-1f;
-    glfE b = r * 8.3334519073e-3f + 4.1665795894e-2f;
-    glfE c = r * 1.9875691500e-4f + 1.3981999507e-3f;
-    glfE p = (a + r2 * b) + r4 * c;
-    p = (r2 * p + r) + 1.0f;
+    glfE p = GL_FN(splatE)(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
     *exponent = (gliE)shifted - 0x4B400000;
     return p;
 }
