@@ -20,10 +20,12 @@ import Testing
         let stderr: String
     }
 
-    static func run(_ arguments: [String]) throws -> Output {
+    /// Runs `gradlab` with `arguments`, adding `environment` to this process's.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

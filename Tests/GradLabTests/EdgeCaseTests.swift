@@ -7,28 +7,11 @@ import Testing
 /// the library. Each works (a finite run and a run folder) or gives exit code 65 with a
 /// one-line message naming the file, the place and what was expected.
 @Suite(.serialized) struct EdgeCaseTests {
-    /// What a `gradlab` process printed and returned.
-    struct Output {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
+    typealias Output = CLITests.Output
 
     /// Runs `gradlab` with `arguments`, adding `environment` to this process's.
     static func gradlab(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
-        let process = Process()
-        process.executableURL = CLITests.executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                      stderr: String(decoding: stderrData, as: UTF8.self))
+        try CLITests.run(arguments, environment: environment)
     }
 
     /// A fresh folder holding `files` (name → contents).
