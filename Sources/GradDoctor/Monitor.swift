@@ -88,6 +88,9 @@ public final class Monitor<Scalar: TensorScalar> {
     private let leaves: [(name: String, kind: String, module: any Module<Scalar>)]
     /// Indices into `parameters` of each leaf's own parameters.
     private let ownedParameters: [[Int]]
+    /// The activation each leaf is, for its layer statistics (decided once, not per step).
+    private let activations: [LeafActivation]
+    private enum LeafActivation { case sigmoid, tanh, relu, other }
     private var handles: [HookHandle] = []
     /// Whether this step's statistics are recorded.
     private var recording = false
@@ -122,16 +125,39 @@ public final class Monitor<Scalar: TensorScalar> {
             }
         }
         layerStats = Array(repeating: nil, count: leaves.count)
+        activations = leaves.map { leaf in
+            switch leaf.module {
+            case is Sigmoid<Scalar>: .sigmoid
+            case is Tanh<Scalar>: .tanh
+            case is ReLU<Scalar>: .relu
+            default: .other
+            }
+        }
         recurrentLeaves = leaves.enumerated().compactMap { index, leaf in
             guard let module = leaf.module as? any RecurrentModule<Scalar> else { return nil }
             return (index, module, module.recordsHiddenGradients)
         }
         for (index, leaf) in leaves.enumerated() {
+            // The hooks run the monitor's Float or Double specialization (see `inspectGradients`).
             handles.append(leaf.module.hooks.addForwardHook { [unowned self] _, input, output in
-                self.forwardHook(leaf: index, input: input, output: output)
+                if Scalar.self == Float.self {
+                    unsafeDowncast(self, to: Monitor<Float>.self).forwardHook(
+                        leaf: index, input: unsafeBitCast(input, to: Tensor<Float>.self), output: unsafeBitCast(output, to: Tensor<Float>.self))
+                } else if Scalar.self == Double.self {
+                    unsafeDowncast(self, to: Monitor<Double>.self).forwardHook(
+                        leaf: index, input: unsafeBitCast(input, to: Tensor<Double>.self), output: unsafeBitCast(output, to: Tensor<Double>.self))
+                } else {
+                    self.forwardHook(leaf: index, input: input, output: output)
+                }
             })
             handles.append(leaf.module.hooks.addOutputGradientHook { [unowned self] _, gradient in
-                self.gradientHook(leaf: index, gradient: gradient)
+                if Scalar.self == Float.self {
+                    unsafeDowncast(self, to: Monitor<Float>.self).gradientHook(leaf: index, gradient: unsafeBitCast(gradient, to: Tensor<Float>.self))
+                } else if Scalar.self == Double.self {
+                    unsafeDowncast(self, to: Monitor<Double>.self).gradientHook(leaf: index, gradient: unsafeBitCast(gradient, to: Tensor<Double>.self))
+                } else {
+                    self.gradientHook(leaf: index, gradient: gradient)
+                }
             })
         }
     }
@@ -156,12 +182,12 @@ public final class Monitor<Scalar: TensorScalar> {
         step += 1
         let due = step % settings.every == 0
         recording = due && (step / settings.every) % record.stride == 0
-        layerStats = Array(repeating: nil, count: leaves.count)
+        for index in layerStats.indices { layerStats[index] = nil }
         forwardOrder.removeAll(keepingCapacity: true)
         forwardOrigin = nil
         nonfiniteOutputGradients.removeAll(keepingCapacity: true)
         pendingStatistics = nil
-        measuring = []
+        measuring.removeAll(keepingCapacity: true)
         // Setting the flag to true empties the module's norms, so those read after this step's
         // backward pass are this step's.
         for r in recurrentLeaves where recording || r.module.recordsHiddenGradients != r.recordedBefore {
@@ -174,8 +200,8 @@ public final class Monitor<Scalar: TensorScalar> {
     private func forwardHook(leaf: Int, input: Tensor<Scalar>, output: Tensor<Scalar>) {
         forwardOrder.append(leaf)
         // Recording counts the non-finite elements in the same pass as the moments.
-        let moments = recording ? ValueMoments(output) : nil
-        let outputNonfinite = moments.map { output.count - $0.finiteCount } ?? (guarding ? nonfiniteCount(output) : 0)
+        let moments = recording ? activationMoments(output) : nil
+        let outputNonfinite = moments?.nonfinite ?? (guarding ? nonfiniteCount(output) : 0)
         if guarding && outputNonfinite > 0 && forwardOrigin == nil {
             let inputNonfinite = nonfiniteCount(input)
             if inputNonfinite == 0 {
@@ -193,15 +219,15 @@ public final class Monitor<Scalar: TensorScalar> {
         var stats = LayerStatistics(name: leaves[leaf].name, kind: leaves[leaf].kind, activationMean: moments.mean,
                                     activationStd: moments.std, saturationFraction: nil, deadFraction: nil,
                                     nonfiniteCount: outputNonfinite, outputGradientNorm: nil)
-        switch leaves[leaf].module {
-        case is Sigmoid<Scalar>:
+        switch activations[leaf] {
+        case .sigmoid:
             // σ' = y(1 − y), at most 1/4.
             stats.saturationFraction = saturatedFraction(output, sigmoid: true, threshold: settings.saturationThreshold)
-        case is Tanh<Scalar>:
+        case .tanh:
             stats.saturationFraction = saturatedFraction(output, sigmoid: false, threshold: settings.saturationThreshold)
-        case is ReLU<Scalar>:
+        case .relu:
             stats.deadFraction = deadUnitFraction(output)
-        default: break
+        case .other: break
         }
         layerStats[leaf] = stats
     }
@@ -209,7 +235,7 @@ public final class Monitor<Scalar: TensorScalar> {
     private func gradientHook(leaf: Int, gradient: Tensor<Scalar>) {
         // ‖g‖ is finite exactly when every element is (a finite overflow to ∞ is counted
         // exactly below), so recording needs no separate pass for the guard.
-        let norm = recording ? l2Norm(gradient) : nil
+        let norm = recording ? gradientNorm(gradient) : nil
         if recording { layerStats[leaf]?.outputGradientNorm = norm }
         if guarding && !(norm?.isFinite ?? false) {
             let count = nonfiniteCount(gradient)
@@ -227,6 +253,20 @@ public final class Monitor<Scalar: TensorScalar> {
     /// - Throws: `NonfiniteError` in `raise` mode.
     @discardableResult
     public func inspectGradients(loss: Tensor<Scalar>? = nil, lossTerms: [(String, Tensor<Scalar>)] = []) throws -> Bool {
+        // The whole inspection runs in the Float or Double specialization: a generic class's
+        // methods called from another module run unspecialized, looking up type metadata for
+        // every tuple and array they touch.
+        if Scalar.self == Float.self {
+            return try unsafeDowncast(self, to: Monitor<Float>.self).inspect(
+                loss: unsafeBitCast(loss, to: Tensor<Float>?.self), lossTerms: unsafeBitCast(lossTerms, to: [(String, Tensor<Float>)].self))
+        } else if Scalar.self == Double.self {
+            return try unsafeDowncast(self, to: Monitor<Double>.self).inspect(
+                loss: unsafeBitCast(loss, to: Tensor<Double>?.self), lossTerms: unsafeBitCast(lossTerms, to: [(String, Tensor<Double>)].self))
+        }
+        return try inspect(loss: loss, lossTerms: lossTerms)
+    }
+
+    private func inspect(loss: Tensor<Scalar>?, lossTerms: [(String, Tensor<Scalar>)]) throws -> Bool {
         let lossValue = loss.map { Double($0.withUnsafeBufferPointer { $0.first ?? .nan }) }
         var origin: NonfiniteOrigin?
         if guarding {
@@ -253,7 +293,7 @@ public final class Monitor<Scalar: TensorScalar> {
         }
         if guarding && origin == nil {
             // The statistics just counted each gradient's non-finite elements.
-            origin = backwardOrigin(parameterNonfinite: pendingStatistics.map { $0.parameters.map(\.nonfiniteCount) })
+            origin = backwardOrigin()
         }
         if settings.histogramsEvery > 0 && step % settings.histogramsEvery == 0
             && (step / settings.histogramsEvery) % record.histogramStride == 0 {
@@ -295,10 +335,14 @@ public final class Monitor<Scalar: TensorScalar> {
     /// update/weight ratio nil.
     public func beforeUpdate() {
         guard pendingStatistics != nil else { return }
-        measuring = parameters.map { $0.1.grad != nil }
-        for (index, (_, parameter)) in parameters.enumerated() where measuring[index] {
-            parameter.lastUpdate = nil
-            parameter.measuresUpdate = true
+        measuring.removeAll(keepingCapacity: true)
+        for (_, parameter) in parameters {
+            let measured = parameter.grad != nil
+            measuring.append(measured)
+            if measured {
+                parameter.lastUpdate = nil
+                parameter.measuresUpdate = true
+            }
         }
     }
 
@@ -312,7 +356,7 @@ public final class Monitor<Scalar: TensorScalar> {
             let weight = statistics.parameters[index].weightNorm
             statistics.parameters[index].updateRatio = weight > 0 ? update.squaredStep.squareRoot() / weight : nil
         }
-        measuring = []
+        measuring.removeAll(keepingCapacity: true)
         replaceLast(with: statistics)
         pendingStatistics = nil
     }
@@ -348,11 +392,13 @@ public final class Monitor<Scalar: TensorScalar> {
     /// output back, the first layer whose output gradient is not finite was made by the layer
     /// after it (or by the loss); a non-finite parameter gradient next to a finite output
     /// gradient was made by that layer itself.
-    private func backwardOrigin(parameterNonfinite known: [Int]?) -> NonfiniteOrigin? {
+    private func backwardOrigin() -> NonfiniteOrigin? {
+        // Counted by this step's statistics when recorded, else looked for here.
+        let known = pendingStatistics?.parameters
         var badParameters: [Int: Int] = [:]
         for (index, (_, parameter)) in parameters.enumerated() {
             if let known, index < known.count {
-                if known[index] > 0 { badParameters[index] = known[index] }
+                if known[index].nonfiniteCount > 0 { badParameters[index] = known[index].nonfiniteCount }
             } else if let g = parameter.grad, !g.isFinite {
                 badParameters[index] = nonfiniteCount(g)
             }
@@ -387,13 +433,16 @@ public final class Monitor<Scalar: TensorScalar> {
         return nil
     }
 
+    /// The statistics of one parameter: one pass over its gradient and values together.
     private func parameterStatistics(_ name: String, _ parameter: Parameter<Scalar>) -> ParameterStatistics {
-        let weightNorm = l2Norm(parameter.value)
         guard let g = parameter.grad else {
             return ParameterStatistics(name: name, gradientNorm: 0, gradientRMS: 0, gradientMaxAbs: 0, gradientMean: 0,
-                                       gradientStd: 0, zeroFraction: 1, nonfiniteCount: 0, weightNorm: weightNorm, updateRatio: nil)
+                                       gradientStd: 0, zeroFraction: 1, nonfiniteCount: 0, weightNorm: l2Norm(parameter.value),
+                                       updateRatio: nil)
         }
-        let m = ValueMoments(g)
+        let totals = gradientAndWeightTotals(g, parameter.value)
+        let m = ValueMoments(totals)
+        let weightNorm = totals.weightSquares.squareRoot()
         return ParameterStatistics(
             name: name, gradientNorm: m.sumOfSquares.squareRoot(),
             gradientRMS: m.finiteCount > 0 ? (m.sumOfSquares / Double(m.finiteCount)).squareRoot() : 0,
@@ -403,9 +452,13 @@ public final class Monitor<Scalar: TensorScalar> {
     }
 
     private func takeHistograms() {
-        for (name, parameter) in parameters {
+        // A recorded step's statistics already found each gradient's largest finite |g| and
+        // whether all of it is finite.
+        let known = pendingStatistics?.parameters
+        for (index, (name, parameter)) in parameters.enumerated() {
             guard let g = parameter.grad else { continue }
-            record.histograms.append(histogram(of: g, name: name))
+            let range = known.flatMap { index < $0.count ? ($0[index].gradientMaxAbs, $0[index].nonfiniteCount == 0) : nil }
+            record.histograms.append(histogram(of: g, name: name, known: range))
         }
         if record.histograms.count >= settings.histogramCapacity {
             // Drop every other snapshot step (all of its parameters).
@@ -416,8 +469,8 @@ public final class Monitor<Scalar: TensorScalar> {
         }
     }
 
-    private func histogram(of g: Tensor<Scalar>, name: String) -> GradientHistogram {
-        let c = histogramCounts(g, logBinEdges: GradientHistogram.logBinEdges, linearBins: GradientHistogram.linearBinCount)
+    private func histogram(of g: Tensor<Scalar>, name: String, known: (range: Double, allFinite: Bool)?) -> GradientHistogram {
+        let c = histogramCounts(g, known: known)
         return GradientHistogram(step: step, name: name, zeroCount: c.zeros, logCounts: c.log, nonfiniteCount: c.nonfinite,
                                  linearCounts: c.linear, linearRange: c.range)
     }

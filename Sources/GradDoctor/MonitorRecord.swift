@@ -96,6 +96,8 @@ public struct GradientHistogram: Codable, Sendable, Equatable {
     public static let logBinEdges: [Double] = (-12...4).map { pow10($0) }
     /// Number of signed linear bins.
     public static let linearBinCount = 41
+    /// The log-magnitude bins by Float exponent, for the Float counting loop.
+    static let logBinFloatTable = FloatBinTable(edges: logBinEdges)
 
     static func pow10(_ e: Int) -> Double {
         var v = 1.0

@@ -209,6 +209,26 @@ extension Parameter {
         }
         if measuring { lastUpdate = norms }
     }
+
+    /// Runs `body` once over all of the values and `gradient`'s elements, for a kernel that
+    /// measures its own step in its pass (`body` returns `‖Δθ‖²` and `‖θ_old‖²`, which go to
+    /// `lastUpdate`). Nothing runs for an empty parameter (`lastUpdate` is then zeros). Not
+    /// recorded by autodiff.
+    @inline(__always)
+    func measuredUpdate(
+        from gradient: Tensor<Scalar>,
+        _ body: (_ value: UnsafeMutablePointer<Scalar>, _ grad: UnsafePointer<Scalar>, _ count: Int) -> UpdateNorms
+    ) {
+        precondition(gradient.shape == shape,
+                     "optimizer: gradient shape \(gradient.shape) does not match parameter shape \(shape)")
+        var norms = UpdateNorms(squaredStep: 0, squaredWeight: 0)
+        if gradient.count > 0 {
+            gradient.withUnsafeBufferPointer { g in
+                update { v in norms = body(v.baseAddress!, g.baseAddress!, v.count) }
+            }
+        }
+        lastUpdate = norms
+    }
 }
 
 /// Elements per block of a measured update: small enough that the block's old values stay in

@@ -1,0 +1,423 @@
+import GradTensor
+
+// The monitor's per-element passes, as plain functions of `Float` or `Double` buffers: every
+// loop here is compiled for a concrete type (a loop in generic code called from another module
+// runs unspecialized, about 100× slower). The Float paths use eight-lane vectors summed in
+// Float over blocks of 1024 elements and in Double across blocks; a block whose squares
+// overflow Float is summed again in Double, and a tensor with a NaN or an infinity (or a Float
+// sum that overflows) is walked again element by element, skipping the non-finite values.
+
+/// What one pass over a parameter's gradient and values finds: totals over the gradient's
+/// finite elements, and `Σ w²` of the values.
+struct GradientTotals: Equatable {
+    /// `Σ g`, `Σ g²` and `max |g|` over the finite elements.
+    var sum = 0.0, squares = 0.0, maxAbs = 0.0
+    /// Elements exactly 0, and finite elements.
+    var zeros = 0, finite = 0
+    /// `Σ w²` over all of the values (accumulated in Double: `‖w‖₂` to about 1e-15).
+    var weightSquares = 0.0
+}
+
+/// Σ, Σ², max |·| and the zeros of a gradient and `Σ w²` of its parameter's values, in one
+/// pass over both (they have the same number of elements).
+///
+/// The gradient: eight lanes at a time, summed in Float over blocks of 1024 elements and in
+/// Double across blocks (relative error about 1e-7; the monitor's sums before this file, bit
+/// for bit); a block whose squares overflow Float is summed again in Double, and a gradient
+/// with a NaN or an infinity (or whose Float sum overflows) is walked again element by element,
+/// skipping them. `Σ w²`: as `Tensor`'s sum of squares (`kernelSumOfSquares`: two four-lane
+/// Double accumulators, then the tail), block by block in a loop of its own.
+/// - Parameter w: the values, or nil to leave `weightSquares` 0 (the pass then reads the
+///   gradient only).
+func gradientTotals(_ g: UnsafeBufferPointer<Float>, weights w: UnsafeBufferPointer<Float>?) -> GradientTotals {
+    // Two copies of the loop, with and without the values.
+    if let w { return gradientTotals(g, w, withWeights: true) }
+    return gradientTotals(g, g, withWeights: false)
+}
+
+@inline(__always)
+private func gradientTotals(_ g: UnsafeBufferPointer<Float>, _ w: UnsafeBufferPointer<Float>, withWeights: Bool) -> GradientTotals {
+    precondition(g.count == w.count, "gradientTotals: gradient has \(g.count) elements, values \(w.count)")
+    var totals = GradientTotals()
+    let n = g.count
+    guard let gBase = g.baseAddress, let wBase = w.baseAddress, n > 0 else { return totals }
+    var sum = 0.0, squares = 0.0, zeros = 0
+    var maxAbs = SIMD8<Float>()
+    var w0 = SIMD4<Double>(), w1 = SIMD4<Double>()
+    var i = 0
+    while i + 8 <= n {
+        let start = i
+        let end = Swift.min(n - (n - i) % 8, i + 1024)
+        var s = SIMD8<Float>(), q = SIMD8<Float>(), z = SIMD8<Int32>()
+        while i < end {
+            let v = UnsafeRawPointer(gBase + i).loadUnaligned(as: SIMD8<Float>.self)
+            s += v
+            q += v * v
+            let a = unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
+            maxAbs.replace(with: a, where: a .> maxAbs)
+            z &-= unsafeBitCast(v .== 0, to: SIMD8<Int32>.self)
+            i += 8
+        }
+        if withWeights {
+            // The block's values in a loop of their own: with the gradient's accumulators in
+            // the same loop, the eight SSE registers of Double sums spill to the stack.
+            var j = start
+            while j < end {
+                let x = UnsafeRawPointer(wBase + j).loadUnaligned(as: SIMD8<Float>.self)
+                let lo = SIMD4<Double>(x.lowHalf), hi = SIMD4<Double>(x.highHalf)
+                w0 += lo * lo
+                w1 += hi * hi
+                j += 8
+            }
+        }
+        sum += Double(s.sum())
+        let blockSquares = Double(q.sum())
+        if blockSquares.isFinite {
+            squares += blockSquares
+        } else {
+            for j in start..<end { let x = Double(gBase[j]); squares += x * x }
+        }
+        zeros += Int(z.wrappedSum())
+    }
+    var weightSquares = (w0 + w1).sum()
+    var largest = Double(maxAbs.max())
+    while i < n {
+        let x = Double(gBase[i])
+        sum += x; squares += x * x; largest = Swift.max(largest, Swift.abs(x))
+        if x == 0 { zeros += 1 }
+        if withWeights {
+            let y = Double(wBase[i])
+            weightSquares += y * y
+        }
+        i += 1
+    }
+    totals.weightSquares = withWeights ? weightSquares : 0
+    if sum.isFinite && largest.isFinite {
+        (totals.sum, totals.squares, totals.maxAbs, totals.zeros, totals.finite) = (sum, squares, largest, zeros, n)
+    } else {
+        let m = scalarMoments(g)
+        (totals.sum, totals.squares, totals.maxAbs, totals.zeros) = m.totals
+        totals.finite = m.finite
+    }
+    return totals
+}
+
+/// The same totals for Double: the gradient element by element, `Σ w²` as `kernelSumOfSquares`.
+func gradientTotals(_ g: UnsafeBufferPointer<Double>, weights w: UnsafeBufferPointer<Double>?) -> GradientTotals {
+    precondition(w == nil || g.count == w!.count, "gradientTotals: gradient has \(g.count) elements, values \(w!.count)")
+    var totals = GradientTotals()
+    let m = scalarMoments(g)
+    (totals.sum, totals.squares, totals.maxAbs, totals.zeros) = m.totals
+    totals.finite = m.finite
+    if let w, let base = w.baseAddress { totals.weightSquares = Double.kernelSumOfSquares(base, w.count) }
+    return totals
+}
+
+/// `Σ x`, `Σ x²` over the finite elements of a layer's output, and how many are finite: the
+/// sums of `gradientTotals`, without the largest |x| and the zeros.
+func activationTotals(_ p: UnsafeBufferPointer<Float>) -> (sum: Double, squares: Double, finite: Int) {
+    let n = p.count
+    guard let base = p.baseAddress, n > 0 else { return (0, 0, 0) }
+    var sum = 0.0, squares = 0.0
+    var i = 0
+    while i + 8 <= n {
+        let start = i
+        let end = Swift.min(n - (n - i) % 8, i + 1024)
+        var s = SIMD8<Float>(), q = SIMD8<Float>()
+        while i < end {
+            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+            s += v
+            q += v * v
+            i += 8
+        }
+        sum += Double(s.sum())
+        let blockSquares = Double(q.sum())
+        if blockSquares.isFinite {
+            squares += blockSquares
+        } else {
+            for j in start..<end { let x = Double(base[j]); squares += x * x }
+        }
+    }
+    while i < n {
+        let x = Double(base[i])
+        sum += x; squares += x * x
+        i += 1
+    }
+    // A NaN makes Σx NaN and an infinity makes Σx² infinite (finite Floats' squares cannot
+    // overflow a Double): only then the elements are walked again, skipping them.
+    if sum.isFinite && squares.isFinite { return (sum, squares, n) }
+    let m = scalarMoments(p)
+    return (m.totals.0, m.totals.1, m.finite)
+}
+
+/// `Σ x²` of a layer's output gradient: eight-lane Float sums over blocks of 1024 elements,
+/// then Double across blocks (the gradient statistics' sums; relative error about 1e-7); a
+/// block whose sum overflows Float is summed again in Double. A NaN or an infinity makes the
+/// total NaN or infinite.
+func squaredNorm(_ p: UnsafeBufferPointer<Float>) -> Double {
+    let n = p.count
+    guard let base = p.baseAddress, n > 0 else { return 0 }
+    var squares = 0.0
+    var i = 0
+    while i + 8 <= n {
+        let start = i
+        let end = Swift.min(n - (n - i) % 8, i + 1024)
+        var q0 = SIMD8<Float>(), q1 = SIMD8<Float>()
+        while i + 16 <= end {
+            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+            let w = UnsafeRawPointer(base + i + 8).loadUnaligned(as: SIMD8<Float>.self)
+            q0 += v * v
+            q1 += w * w
+            i += 16
+        }
+        if i < end {
+            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+            q0 += v * v
+            i += 8
+        }
+        let block = Double((q0 + q1).sum())
+        if block.isFinite {
+            squares += block
+        } else {
+            for j in start..<end { let x = Double(base[j]); squares += x * x }
+        }
+    }
+    while i < n {
+        let x = Double(base[i])
+        squares += x * x
+        i += 1
+    }
+    return squares
+}
+
+/// The same totals for Double, element by element.
+func activationTotals(_ p: UnsafeBufferPointer<Double>) -> (sum: Double, squares: Double, finite: Int) {
+    let m = scalarMoments(p)
+    return (m.totals.0, m.totals.1, m.finite)
+}
+
+/// Σx, Σx², max |x| and the number of zeros of the finite elements, element by element, and
+/// the number of finite elements.
+@inline(__always)
+func scalarMoments<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>) -> (totals: (Double, Double, Double, Int), finite: Int) {
+    var sum = 0.0, squares = 0.0, largest = 0.0, zeros = 0, finite = 0
+    for v in p where v.isFinite {
+        let x = Double(v)
+        finite += 1
+        sum += x; squares += x * x; largest = Swift.max(largest, Swift.abs(x))
+        if x == 0 { zeros += 1 }
+    }
+    return ((sum, squares, largest, zeros), finite)
+}
+
+/// Number of NaN or infinite elements.
+@inline(__always)
+func nonfiniteCount<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>) -> Int {
+    var n = 0
+    for v in p where !v.isFinite { n += 1 }
+    return n
+}
+
+/// Fraction of elements `y` (outputs of a sigmoid or tanh) whose derivative, computed from
+/// `y`, is below `threshold` times its maximum: `y(1 − y) < threshold/4` for sigmoid,
+/// `1 − y² < threshold` for tanh.
+@inline(__always)
+func saturatedCount<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>, sigmoid: Bool, threshold: Double) -> Int {
+    let limit = S(sigmoid ? 0.25 * threshold : threshold)
+    var n = 0
+    if sigmoid { for y in p where y * (1 - y) < limit { n += 1 } } else { for y in p where 1 - y * y < limit { n += 1 } }
+    return n
+}
+
+/// Number of units (columns of a row-major `[rows, units]` buffer) that are 0 in every row:
+/// each column is read down until its first nonzero value, so a live unit costs a row or two.
+@inline(__always)
+func deadUnitCountByColumn<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>, units: Int) -> Int {
+    let rows = p.count / units
+    var dead = 0
+    for u in 0..<units {
+        var allZero = true
+        var index = u
+        for _ in 0..<rows {
+            if p[index] != 0 { allZero = false; break }
+            index += units
+        }
+        if allZero { dead += 1 }
+    }
+    return dead
+}
+
+/// The same count for Float outputs whose rows are a whole number of eight-unit vectors: rows
+/// are read in order, marking the units seen nonzero, until every unit has been (checked every
+/// eight rows; a ReLU layer with no dead unit is usually done after a dozen rows).
+func deadUnitCount(_ p: UnsafeBufferPointer<Float>, units: Int) -> Int {
+    guard units % 8 == 0, let base = p.baseAddress else { return deadUnitCountByColumn(p, units: units) }
+    let rows = p.count / units, vectors = units / 8
+    return withUnsafeTemporaryAllocation(of: SIMD8<Int32>.self, capacity: vectors) { seen in
+        let seen = seen.baseAddress!
+        seen.initialize(repeating: SIMD8(), count: vectors)
+        var row = 0
+        while row < rows {
+            let rowBase = base + row * units
+            for c in 0..<vectors {
+                let v = UnsafeRawPointer(rowBase + 8 * c).loadUnaligned(as: SIMD8<Float>.self)
+                // −1 where the unit is nonzero in this row (a NaN counts as nonzero, as `!= 0`).
+                seen[c] |= ~unsafeBitCast(v .== 0, to: SIMD8<Int32>.self)
+            }
+            row += 1
+            if row % 8 == 0 || row == rows {
+                var all = SIMD8<Int32>(repeating: -1)
+                for c in 0..<vectors { all &= seen[c] }
+                if all == SIMD8(repeating: -1) { return 0 }
+            }
+        }
+        var dead = 0
+        for c in 0..<vectors { dead += 8 + Int(seen[c].wrappedSum()) }
+        return dead
+    }
+}
+
+/// Counts of a gradient in `GradientHistogram`'s bins.
+struct HistogramCounts {
+    var zeros = 0, nonfinite = 0
+    /// Per log-magnitude bin.
+    var log: [Int]
+    /// Per signed linear bin.
+    var linear: [Int]
+    /// Half-width `m` of the linear bins' range `[−m, m]`: the largest finite |g|.
+    var range = 0.0
+}
+
+/// Where a Float's magnitude falls among the log-magnitude bins, from its bits: for the
+/// binade with exponent field `e`, the bin of its smallest value (`base[e]`) and the bits of
+/// the one bin edge inside it, if any (`edge[e]`; bins are a decade wide, a binade an octave).
+/// A nonzero finite magnitude with bits `m` is in bin `base[m >> 23] + (m ≥ edge[m >> 23])`.
+struct FloatBinTable: Sendable {
+    var base: [UInt32]
+    var edge: [UInt32]
+
+    /// The table for the bins with lower edges `edges[1...]` (`edges` as `GradientHistogram.logBinEdges`).
+    init(edges: [Double]) {
+        // Each inner edge as the smallest Float not below it: for a Float `a`, `a ≥ edge`
+        // exactly when `a ≥` this Float, so comparing bits is comparing with the Double edge.
+        let thresholds: [UInt32] = edges.dropFirst().dropLast().map { edge in
+            var t = Float(edge)
+            if Double(t) < edge { t = t.nextUp }
+            return t.bitPattern
+        }
+        base = (0..<256).map { e in UInt32(thresholds.filter { $0 <= UInt32(e) << 23 }.count) }
+        edge = (0..<256).map { e in
+            let low = UInt32(e) << 23, high = UInt64(e + 1) << 23
+            return thresholds.first { $0 > low && UInt64($0) < high } ?? .max
+        }
+    }
+}
+
+/// Counts in `GradientHistogram`'s bins: zeros, log-magnitude bins (edges `edges`, tails folded
+/// into the end bins: bin `b` holds `edges[b] ≤ |g| < edges[b + 1]`), non-finite, and
+/// `linearBins` signed bins over `[−m, m]` with `m` the largest finite |g|:
+/// bin `⌊(g + m)·linearBins/(2m)⌋` (clamped; the middle bin when `m = 0`).
+///
+/// An all-finite Float gradient is counted from each element's bits (`table`) and its linear
+/// bin truncated (`g + m ≥ 0`, so truncating is rounding down), into four copies of the counts
+/// so that runs of equal bins do not wait on each other's stores; otherwise element by element
+/// in Double (`scalarHistogram`).
+/// - Parameters:
+///   - known: the largest finite |g| and whether every element is finite, when a statistics
+///     pass already found them (nil: found here).
+func histogramCounts(_ p: UnsafeBufferPointer<Float>, edges: [Double], table: FloatBinTable, linearBins: Int,
+                     known: (range: Double, allFinite: Bool)?) -> HistogramCounts {
+    let logBins = edges.count - 1
+    guard let base = p.baseAddress, p.count > 0 else {
+        return HistogramCounts(log: Array(repeating: 0, count: logBins), linear: Array(repeating: 0, count: linearBins))
+    }
+    var range: Double, allFinite: Bool
+    if let known {
+        (range, allFinite) = known
+    } else {
+        allFinite = Float.kernelAllFinite(base, p.count)
+        range = allFinite ? Double(Float.kernelMaxAbs(base, p.count)) : scalarMoments(p).totals.2
+    }
+    guard allFinite, range > 0, table.base.count == 256, table.edge.count == 256 else {
+        return scalarHistogram(p, edges: edges, linearBins: linearBins, range: range)
+    }
+    let n = p.count
+    // Log slot `logBins` of each copy counts the zeros.
+    let logStride = logBins + 1, linearStride = linearBins
+    var logTable = [Int32](repeating: 0, count: 4 * logStride)
+    var linearTable = [Int32](repeating: 0, count: 4 * linearStride)
+    let scale = Double(linearBins) / (2 * range)
+    let lastLinear = linearBins - 1, zeroSlot = UInt32(logBins)
+    logTable.withUnsafeMutableBufferPointer { logCounts in
+        linearTable.withUnsafeMutableBufferPointer { linearCounts in
+            table.base.withUnsafeBufferPointer { binBase in
+                table.edge.withUnsafeBufferPointer { binEdge in
+                    let binBase = binBase.baseAddress!, binEdge = binEdge.baseAddress!
+                    @inline(__always) func count(_ x: Float, _ log: UnsafeMutablePointer<Int32>, _ linear: UnsafeMutablePointer<Int32>) {
+                        let bits = x.bitPattern & 0x7FFF_FFFF
+                        let e = Int(bits >> 23)
+                        let bin = binBase[e] &+ (bits >= binEdge[e] ? 1 : 0)
+                        log[Int(bits == 0 ? zeroSlot : bin)] &+= 1
+                        linear[Swift.min(Int((Double(x) + range) * scale), lastLinear)] &+= 1
+                    }
+                    let log0 = logCounts.baseAddress!, log1 = log0 + logStride, log2 = log1 + logStride, log3 = log2 + logStride
+                    let lin0 = linearCounts.baseAddress!, lin1 = lin0 + linearStride, lin2 = lin1 + linearStride, lin3 = lin2 + linearStride
+                    var i = 0
+                    while i + 4 <= n {
+                        count(base[i], log0, lin0)
+                        count(base[i + 1], log1, lin1)
+                        count(base[i + 2], log2, lin2)
+                        count(base[i + 3], log3, lin3)
+                        i += 4
+                    }
+                    while i < n {
+                        count(base[i], log0, lin0)
+                        i += 1
+                    }
+                }
+            }
+        }
+    }
+    var counts = HistogramCounts(log: Array(repeating: 0, count: logBins), linear: Array(repeating: 0, count: linearBins), range: range)
+    for copy in 0..<4 {
+        for b in 0..<logBins { counts.log[b] += Int(logTable[copy * logStride + b]) }
+        counts.zeros += Int(logTable[copy * logStride + logBins])
+        for b in 0..<linearBins { counts.linear[b] += Int(linearTable[copy * linearStride + b]) }
+    }
+    return counts
+}
+
+/// The same counts for Double, element by element.
+func histogramCounts(_ p: UnsafeBufferPointer<Double>, edges: [Double], linearBins: Int,
+                     known: (range: Double, allFinite: Bool)?) -> HistogramCounts {
+    let range = known?.range ?? scalarMoments(p).totals.2
+    return scalarHistogram(p, edges: edges, linearBins: linearBins, range: range)
+}
+
+/// The histogram element by element, with `range` the largest finite |g|.
+@inline(__always)
+func scalarHistogram<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>, edges: [Double], linearBins: Int,
+                                             range: Double) -> HistogramCounts {
+    var counts = HistogramCounts(log: Array(repeating: 0, count: edges.count - 1),
+                                 linear: Array(repeating: 0, count: linearBins), range: range)
+    let logBins = edges.count - 1
+    let scale = range > 0 ? Double(linearBins) / (2 * range) : 0
+    for v in p {
+        let x = Double(v)
+        guard x.isFinite else { counts.nonfinite += 1; continue }
+        if x == 0 {
+            counts.zeros += 1
+        } else {
+            // edges[b] ≤ |x| < edges[b + 1] (edges are 10^(b − 12)): start from the decade
+            // the binary exponent gives, then step at most once or twice.
+            let a = Swift.abs(x)
+            var b = Swift.min(Swift.max(Int((Double(a.exponent) * 0.30102999566398120).rounded(.down)) + 12, 0), logBins - 1)
+            while b > 0 && a < edges[b] { b -= 1 }
+            while b + 1 < logBins && a >= edges[b + 1] { b += 1 }
+            counts.log[b] += 1
+        }
+        let bin = range > 0 ? Int(((x + range) * scale).rounded(.down)) : linearBins / 2
+        counts.linear[Swift.min(Swift.max(bin, 0), linearBins - 1)] += 1
+    }
+    return counts
+}
