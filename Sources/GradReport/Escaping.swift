@@ -14,6 +14,10 @@
 /// `escapeMarkup("<b>\u{202E}x") == "&lt;b&gt;\u{FFFD}x"`.
 /// - Parameter text: the text as given.
 public func escapeMarkup(_ text: String) -> String {
+    // Most text (numbers, path data, names) needs nothing: one pass over its bytes says so.
+    // Every byte that may start a change is a special character, a control character, or the
+    // lead byte of U+2000–U+2FFF (0xE2: the bidirectional controls) or U+F000–U+FFFF (0xEF).
+    if !text.utf8.contains(where: mayNeedEscaping) { return text }
     var out = ""
     out.reserveCapacity(text.utf8.count)
     for scalar in text.unicodeScalars {
@@ -33,6 +37,16 @@ public func escapeMarkup(_ text: String) -> String {
         }
     }
     return out
+}
+
+/// Whether a UTF-8 byte may begin something `escapeMarkup` changes.
+@inline(__always)
+private func mayNeedEscaping(_ byte: UInt8) -> Bool {
+    switch byte {
+    case 0x09, 0x0A, 0x0D: false
+    case 0x00..<0x20, 0x7F, UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), UInt8(ascii: "'"), 0xE2, 0xEF: true
+    default: false
+    }
 }
 
 /// Whether `escapeMarkup` writes `scalar` as U+FFFD: C0 controls (but tab, newline, carriage
