@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "GradKernels"),
         .target(name: "GradTensor", dependencies: ["GradKernels", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "GradNN", dependencies: ["GradTensor"]),
-        .target(name: "GradOptim", dependencies: ["GradTensor", "GradNN"]),
+        .target(name: "GradOptim", dependencies: ["GradKernels", "GradTensor", "GradNN"]),
         .target(name: "GradData", dependencies: ["GradTensor", .product(name: "RealModule", package: "swift-numerics")],
                 resources: [.copy("Resources")]),
         .target(name: "GradDoctor", dependencies: ["GradTensor", "GradNN", "GradOptim"]),

@@ -1,5 +1,6 @@
 import Foundation
 import GradNN
+import GradOptim
 import GradTensor
 
 /// What the non-finite guard does on the first NaN or infinity of a step.
@@ -80,7 +81,14 @@ public final class Monitor<Scalar: TensorScalar> {
     /// The settings in use.
     public let settings: Settings
     /// What has been recorded so far.
-    public private(set) var record = MonitorRecord()
+    ///
+    /// A step's weight norms (‖θ‖ before the update) come from the update's own pass over the
+    /// values (`afterUpdate`); read before that, they are taken from the values as they are.
+    public var record: MonitorRecord {
+        fillWeightNorms(fromUpdate: false)
+        return stored
+    }
+    private var stored = MonitorRecord()
     /// The step `beginStep()` started (−1 before the first).
     public private(set) var step = -1
 
@@ -94,6 +102,9 @@ public final class Monitor<Scalar: TensorScalar> {
     private var handles: [HookHandle] = []
     /// Whether this step's statistics are recorded.
     private var recording = false
+    /// Parameters (indices into `parameters`) whose weight norm in `pendingStatistics` is
+    /// still to be filled in (`fillWeightNorms`).
+    private var weightNormsDue: [Int] = []
     private var recordedSteps = 0
     /// Layer statistics of this step by leaf index, filled by the hooks.
     private var layerStats: [LayerStatistics?]
@@ -179,9 +190,10 @@ public final class Monitor<Scalar: TensorScalar> {
 
     /// Starts a training step: decides whether it is recorded and clears the per-step state.
     public func beginStep() {
+        fillWeightNorms(fromUpdate: false)
         step += 1
         let due = step % settings.every == 0
-        recording = due && (step / settings.every) % record.stride == 0
+        recording = due && (step / settings.every) % stored.stride == 0
         for index in layerStats.indices { layerStats[index] = nil }
         forwardOrder.removeAll(keepingCapacity: true)
         forwardOrigin = nil
@@ -286,7 +298,7 @@ public final class Monitor<Scalar: TensorScalar> {
             }
             var statistics = StepStatistics(
                 step: step, loss: lossValue, globalGradientNorm: 0,
-                parameters: parameters.map { parameterStatistics($0.0, $0.1) },
+                parameters: parameters.indices.map { parameterStatistics($0) },
                 layers: forwardOrder.compactMap { layerStats[$0] })
             statistics.globalGradientNorm = statistics.parameters.reduce(0.0) { $0 + $1.gradientNorm * $1.gradientNorm }.squareRoot()
             pendingStatistics = statistics
@@ -296,20 +308,20 @@ public final class Monitor<Scalar: TensorScalar> {
             origin = backwardOrigin()
         }
         if settings.histogramsEvery > 0 && step % settings.histogramsEvery == 0
-            && (step / settings.histogramsEvery) % record.histogramStride == 0 {
+            && (step / settings.histogramsEvery) % stored.histogramStride == 0 {
             takeHistograms()
         }
         guard let origin else {
             commitPending(skipped: false, deferred: true)
             return true
         }
-        if record.firstNonfinite == nil { record.firstNonfinite = origin }
+        if stored.firstNonfinite == nil { stored.firstNonfinite = origin }
         switch settings.nonfinite {
         case .raise:
             commitPending(skipped: false, deferred: false)
             throw NonfiniteError(origin: origin)
         case .skipStep:
-            record.skippedSteps += 1
+            stored.skippedSteps += 1
             commitPending(skipped: true, deferred: false)
             return false
         case .warn, .off:
@@ -348,6 +360,7 @@ public final class Monitor<Scalar: TensorScalar> {
 
     /// Call right after the optimizer step: records `‖Δw‖/‖w‖` per parameter and closes the step.
     public func afterUpdate() {
+        fillWeightNorms(fromUpdate: true)
         guard var statistics = pendingStatistics else { return }
         for index in measuring.indices where measuring[index] {
             let parameter = parameters[index].1
@@ -366,6 +379,8 @@ public final class Monitor<Scalar: TensorScalar> {
     /// Appends the pending statistics; `deferred` leaves them pending so clipping and update
     /// figures can still be added (`replaceLast`).
     private func commitPending(skipped: Bool, deferred: Bool) {
+        // A step that ends here (no update follows) takes its weight norms from the values.
+        if !deferred { fillWeightNorms(fromUpdate: false) }
         guard var statistics = pendingStatistics else { return }
         statistics.skipped = skipped
         append(statistics)
@@ -373,18 +388,37 @@ public final class Monitor<Scalar: TensorScalar> {
     }
 
     private func append(_ statistics: StepStatistics) {
-        record.steps.append(statistics)
+        stored.steps.append(statistics)
         recordedSteps += 1
-        if record.steps.count >= settings.capacity {
+        if stored.steps.count >= settings.capacity {
             // Keep every other entry: the series still spans the run, at half the density.
-            record.steps = record.steps.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
-            record.stride *= 2
+            stored.steps = stored.steps.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+            stored.stride *= 2
         }
     }
 
+    /// Fills in the weight norms still due in the pending statistics (and the record's entry
+    /// of the step): `‖θ_old‖` from the update's measurement (`fromUpdate`, when it measured
+    /// the parameter), else `‖θ‖` of the values now.
+    private func fillWeightNorms(fromUpdate: Bool) {
+        guard !weightNormsDue.isEmpty else { return }
+        defer { weightNormsDue.removeAll(keepingCapacity: true) }
+        guard var statistics = pendingStatistics else { return }
+        for index in weightNormsDue where index < statistics.parameters.count {
+            let parameter = parameters[index].1
+            if fromUpdate, index < measuring.count, measuring[index], let update = parameter.lastUpdate {
+                statistics.parameters[index].weightNorm = update.squaredWeight.squareRoot()
+            } else {
+                statistics.parameters[index].weightNorm = parameter.squaredValueNorm().squareRoot()
+            }
+        }
+        pendingStatistics = statistics
+        replaceLast(with: statistics)
+    }
+
     private func replaceLast(with statistics: StepStatistics) {
-        if let last = record.steps.indices.last, record.steps[last].step == statistics.step {
-            record.steps[last] = statistics
+        if let last = stored.steps.indices.last, stored.steps[last].step == statistics.step {
+            stored.steps[last] = statistics
         }
     }
 
@@ -433,16 +467,19 @@ public final class Monitor<Scalar: TensorScalar> {
         return nil
     }
 
-    /// The statistics of one parameter: one pass over its gradient and values together.
-    private func parameterStatistics(_ name: String, _ parameter: Parameter<Scalar>) -> ParameterStatistics {
+    /// The statistics of parameter `index`: one pass over its gradient. The weight norm of a
+    /// parameter with a gradient is left due (`weightNormsDue`): the update reads the values
+    /// anyway and measures it in its own pass.
+    private func parameterStatistics(_ index: Int) -> ParameterStatistics {
+        let (name, parameter) = parameters[index]
         guard let g = parameter.grad else {
             return ParameterStatistics(name: name, gradientNorm: 0, gradientRMS: 0, gradientMaxAbs: 0, gradientMean: 0,
-                                       gradientStd: 0, zeroFraction: 1, nonfiniteCount: 0, weightNorm: l2Norm(parameter.value),
+                                       gradientStd: 0, zeroFraction: 1, nonfiniteCount: 0, weightNorm: parameter.squaredValueNorm().squareRoot(),
                                        updateRatio: nil)
         }
-        let totals = gradientAndWeightTotals(g, parameter.value)
-        let m = ValueMoments(totals)
-        let weightNorm = totals.weightSquares.squareRoot()
+        let m = ValueMoments(g)
+        weightNormsDue.append(index)
+        let weightNorm = 0.0
         return ParameterStatistics(
             name: name, gradientNorm: m.sumOfSquares.squareRoot(),
             gradientRMS: m.finiteCount > 0 ? (m.sumOfSquares / Double(m.finiteCount)).squareRoot() : 0,
@@ -458,14 +495,14 @@ public final class Monitor<Scalar: TensorScalar> {
         for (index, (name, parameter)) in parameters.enumerated() {
             guard let g = parameter.grad else { continue }
             let range = known.flatMap { index < $0.count ? ($0[index].gradientMaxAbs, $0[index].nonfiniteCount == 0) : nil }
-            record.histograms.append(histogram(of: g, name: name, known: range))
+            stored.histograms.append(histogram(of: g, name: name, known: range))
         }
-        if record.histograms.count >= settings.histogramCapacity {
+        if stored.histograms.count >= settings.histogramCapacity {
             // Drop every other snapshot step (all of its parameters).
-            let steps = Array(Set(record.histograms.map(\.step))).sorted()
+            let steps = Array(Set(stored.histograms.map(\.step))).sorted()
             let kept = Set(steps.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
-            record.histograms.removeAll { !kept.contains($0.step) }
-            record.histogramStride *= 2
+            stored.histograms.removeAll { !kept.contains($0.step) }
+            stored.histogramStride *= 2
         }
     }
 

@@ -19,23 +19,6 @@ func withElements<T: TensorScalar, R>(
     }
 }
 
-/// Calls `float` or `double` with the elements of `a` and of `b`, which have the same element type.
-@inline(__always)
-func withElements<T: TensorScalar, R>(
-    _ a: Tensor<T>, _ b: Tensor<T>,
-    float: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) -> R,
-    double: (UnsafeBufferPointer<Double>, UnsafeBufferPointer<Double>) -> R
-) -> R {
-    a.withUnsafeBufferPointer { p in
-        b.withUnsafeBufferPointer { q in
-            if T.self == Float.self {
-                return float(unsafeBitCast(p, to: UnsafeBufferPointer<Float>.self), unsafeBitCast(q, to: UnsafeBufferPointer<Float>.self))
-            }
-            return double(unsafeBitCast(p, to: UnsafeBufferPointer<Double>.self), unsafeBitCast(q, to: UnsafeBufferPointer<Double>.self))
-        }
-    }
-}
-
 /// Mean, standard deviation (population), largest |x|, sum of squares and counts of a
 /// tensor's finite elements, with Double totals, in one pass (two when it holds a NaN or an
 /// infinity).
@@ -65,26 +48,15 @@ func activationMoments<T: TensorScalar>(_ t: Tensor<T>) -> (mean: Double, std: D
     return (mean, Swift.max(0, totals.squares / Double(totals.finite) - mean * mean).squareRoot(), t.count - totals.finite)
 }
 
-/// Statistics of a parameter's gradient `g` and `‖w‖₂` of its values `w`, in one pass over both.
-func gradientAndWeightTotals<T: TensorScalar>(_ g: Tensor<T>, _ w: Tensor<T>) -> GradientTotals {
-    precondition(g.shape == w.shape, "monitor: gradient shape \(g.shape) does not match parameter shape \(w.shape)")
-    return withElements(g, w, float: { gradientTotals($0, weights: $1) }, double: { gradientTotals($0, weights: $1) })
-}
-
-/// Statistics of a parameter's gradient `g` alone (`weightSquares` 0).
+/// Statistics of a parameter's gradient `g`.
 func gradientTotals<T: TensorScalar>(_ g: Tensor<T>) -> GradientTotals {
-    withElements(g, float: { gradientTotals($0, weights: nil) }, double: { gradientTotals($0, weights: nil) })
+    withElements(g, float: { gradientTotals($0) }, double: { gradientTotals($0) })
 }
 
 /// Number of NaN or infinite elements.
 func nonfiniteCount<T: TensorScalar>(_ t: Tensor<T>) -> Int {
     if t.isFinite { return 0 }
     return withElements(t, float: { nonfiniteCount($0) }, double: { nonfiniteCount($0) })
-}
-
-/// `‖t‖₂`, accumulated in Double.
-func l2Norm<T: TensorScalar>(_ t: Tensor<T>) -> Double {
-    t.withUnsafeBufferPointer { T.kernelSumOfSquares($0.baseAddress!, $0.count) }.squareRoot()
 }
 
 /// `‖g‖₂` of a layer's output gradient: for Float, summed as the gradient statistics are

@@ -7,43 +7,25 @@ import GradTensor
 // overflow Float is summed again in Double, and a tensor with a NaN or an infinity (or a Float
 // sum that overflows) is walked again element by element, skipping the non-finite values.
 
-/// What one pass over a parameter's gradient and values finds: totals over the gradient's
-/// finite elements, and `Σ w²` of the values.
+/// What one pass over a parameter's gradient finds: totals over its finite elements.
 struct GradientTotals: Equatable {
     /// `Σ g`, `Σ g²` and `max |g|` over the finite elements.
     var sum = 0.0, squares = 0.0, maxAbs = 0.0
     /// Elements exactly 0, and finite elements.
     var zeros = 0, finite = 0
-    /// `Σ w²` over all of the values (accumulated in Double: `‖w‖₂` to about 1e-15).
-    var weightSquares = 0.0
 }
 
-/// Σ, Σ², max |·| and the zeros of a gradient and `Σ w²` of its parameter's values, in one
-/// pass over both (they have the same number of elements).
-///
-/// The gradient: eight lanes at a time, summed in Float over blocks of 1024 elements and in
-/// Double across blocks (relative error about 1e-7; the monitor's sums before this file, bit
-/// for bit); a block whose squares overflow Float is summed again in Double, and a gradient
-/// with a NaN or an infinity (or whose Float sum overflows) is walked again element by element,
-/// skipping them. `Σ w²`: as `Tensor`'s sum of squares (`kernelSumOfSquares`: two four-lane
-/// Double accumulators, then the tail), block by block in a loop of its own.
-/// - Parameter w: the values, or nil to leave `weightSquares` 0 (the pass then reads the
-///   gradient only).
-func gradientTotals(_ g: UnsafeBufferPointer<Float>, weights w: UnsafeBufferPointer<Float>?) -> GradientTotals {
-    // Two copies of the loop, with and without the values.
-    if let w { return gradientTotals(g, w, withWeights: true) }
-    return gradientTotals(g, g, withWeights: false)
-}
-
-@inline(__always)
-private func gradientTotals(_ g: UnsafeBufferPointer<Float>, _ w: UnsafeBufferPointer<Float>, withWeights: Bool) -> GradientTotals {
-    precondition(g.count == w.count, "gradientTotals: gradient has \(g.count) elements, values \(w.count)")
+/// Σ, Σ², max |·| and the zeros of a gradient, in one pass: eight lanes at a time, summed in
+/// Float over blocks of 1024 elements and in Double across blocks (relative error about 1e-7);
+/// a block whose squares overflow Float is summed again in Double, and a gradient with a NaN
+/// or an infinity (or whose Float sum overflows) is walked again element by element, skipping
+/// them.
+func gradientTotals(_ g: UnsafeBufferPointer<Float>) -> GradientTotals {
     var totals = GradientTotals()
     let n = g.count
-    guard let gBase = g.baseAddress, let wBase = w.baseAddress, n > 0 else { return totals }
+    guard let gBase = g.baseAddress, n > 0 else { return totals }
     var sum = 0.0, squares = 0.0, zeros = 0
     var maxAbs = SIMD8<Float>()
-    var w0 = SIMD4<Double>(), w1 = SIMD4<Double>()
     var i = 0
     while i + 8 <= n {
         let start = i
@@ -58,18 +40,6 @@ private func gradientTotals(_ g: UnsafeBufferPointer<Float>, _ w: UnsafeBufferPo
             z &-= unsafeBitCast(v .== 0, to: SIMD8<Int32>.self)
             i += 8
         }
-        if withWeights {
-            // The block's values in a loop of their own: with the gradient's accumulators in
-            // the same loop, the eight SSE registers of Double sums spill to the stack.
-            var j = start
-            while j < end {
-                let x = UnsafeRawPointer(wBase + j).loadUnaligned(as: SIMD8<Float>.self)
-                let lo = SIMD4<Double>(x.lowHalf), hi = SIMD4<Double>(x.highHalf)
-                w0 += lo * lo
-                w1 += hi * hi
-                j += 8
-            }
-        }
         sum += Double(s.sum())
         let blockSquares = Double(q.sum())
         if blockSquares.isFinite {
@@ -79,19 +49,13 @@ private func gradientTotals(_ g: UnsafeBufferPointer<Float>, _ w: UnsafeBufferPo
         }
         zeros += Int(z.wrappedSum())
     }
-    var weightSquares = (w0 + w1).sum()
     var largest = Double(maxAbs.max())
     while i < n {
         let x = Double(gBase[i])
         sum += x; squares += x * x; largest = Swift.max(largest, Swift.abs(x))
         if x == 0 { zeros += 1 }
-        if withWeights {
-            let y = Double(wBase[i])
-            weightSquares += y * y
-        }
         i += 1
     }
-    totals.weightSquares = withWeights ? weightSquares : 0
     if sum.isFinite && largest.isFinite {
         (totals.sum, totals.squares, totals.maxAbs, totals.zeros, totals.finite) = (sum, squares, largest, zeros, n)
     } else {
@@ -102,14 +66,12 @@ private func gradientTotals(_ g: UnsafeBufferPointer<Float>, _ w: UnsafeBufferPo
     return totals
 }
 
-/// The same totals for Double: the gradient element by element, `Σ w²` as `kernelSumOfSquares`.
-func gradientTotals(_ g: UnsafeBufferPointer<Double>, weights w: UnsafeBufferPointer<Double>?) -> GradientTotals {
-    precondition(w == nil || g.count == w!.count, "gradientTotals: gradient has \(g.count) elements, values \(w!.count)")
+/// The same totals for Double, element by element.
+func gradientTotals(_ g: UnsafeBufferPointer<Double>) -> GradientTotals {
     var totals = GradientTotals()
     let m = scalarMoments(g)
     (totals.sum, totals.squares, totals.maxAbs, totals.zeros) = m.totals
     totals.finite = m.finite
-    if let w, let base = w.baseAddress { totals.weightSquares = Double.kernelSumOfSquares(base, w.count) }
     return totals
 }
 

@@ -32,6 +32,9 @@ typedef uint32_t gluE __attribute__((vector_size(64)));
 #define GL_MADD(acc, a, b) ((acc) + (a) * (b))
 #endif
 
+// Elements per chunk of `gl_sum_squares` and of the measured Adam step (a multiple of 8).
+#define GL_SQUARES_CHUNK 128
+
 // MARK: - Baseline build
 
 #define GL_TARGET
@@ -162,4 +165,21 @@ void gl_transpose(const float *src, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t sr
         return;
     }
     GL_DISPATCH(transpose, src, rows, cols, src_ld, dst, dst_ld);
+}
+
+void gl_adam(float *value, const float *grad, float *exp_avg, float *exp_avg_sq, ptrdiff_t n,
+             const struct gl_adam_factors *factors, double *squared_step, double *squared_weight) {
+    if (squared_step) *squared_step = 0;
+    if (squared_weight) *squared_weight = 0;
+    if (n <= 0) return;
+    if (!squared_weight) squared_step = 0;
+    GL_DISPATCH(adam, value, grad, exp_avg, exp_avg_sq, n, factors, squared_step, squared_weight);
+}
+
+double gl_sum_squares(const float *x, ptrdiff_t n, double acc) {
+    if (n <= 0) return acc;
+#if GL_HAS_AVX2_BUILD
+    if (gl_current_isa() == GL_ISA_AVX2) return gl_sum_squares_avx2(x, n, acc);
+#endif
+    return gl_sum_squares_baseline(x, n, acc);
 }

@@ -437,4 +437,121 @@ GL_TARGET static void GL_FN(unary_gradient)(int op, const float *x, const float 
     }
 }
 
+// MARK: - Sums of squares of parameters (the update measurements)
+
+/// `x·x` of one chunk's `count` elements (a multiple of 8), eight Float lanes, the lanes then
+/// added in Double; a chunk whose Float lanes are not finite (overflow, or a NaN) is summed
+/// again in Double element by element.
+GL_INLINE double GL_FN(chunk_squares)(glf8 lanes, const float *x, ptrdiff_t count) {
+    double l0 = lanes[0], l1 = lanes[1], l2 = lanes[2], l3 = lanes[3], l4 = lanes[4], l5 = lanes[5], l6 = lanes[6], l7 = lanes[7];
+    double sum = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7));
+    if (sum - sum != 0) {
+        sum = 0;
+        for (ptrdiff_t j = 0; j < count; j++) sum += (double)x[j] * (double)x[j];
+    }
+    return sum;
+}
+
+GL_TARGET static double GL_FN(sum_squares)(const float *x, ptrdiff_t n, double acc) {
+    ptrdiff_t i = 0;
+    while (i + 8 <= n) {
+        ptrdiff_t end = i + GL_SQUARES_CHUNK <= n ? i + GL_SQUARES_CHUNK : n - n % 8, start = i;
+        glf8 lanes = GL_FN(splat)(0.0f);
+        for (; i < end; i += 8) {
+            glf8 v = GL_FN(load)(x + i);
+            lanes += v * v;
+        }
+        acc += GL_FN(chunk_squares)(lanes, x + start, end - start);
+    }
+    for (; i < n; i++) acc += (double)x[i] * (double)x[i];
+    return acc;
+}
+
+// MARK: - Adam
+
+/// One element of the Adam/AdamW update, in GradOptim's order (PyTorch's).
+#define GL_ADAM_STEP(P, G, M, V, SQRT)                                          \
+    do {                                                                        \
+        if (decoupled) P = P * factor;                                          \
+        if (coupled) G = G + decay * P;                                         \
+        M = M + b1 * (G - M);                                                   \
+        V = V * b2 + omb2 * G * G;                                              \
+        P = P + step * (M / (SQRT(V) / corr + eps));                            \
+    } while (0)
+
+#define GL_SQRT8(x) __builtin_elementwise_sqrt(x)
+
+/// The update of `n` elements; `coupled`, `decoupled` and `measure` are constants after
+/// inlining, so each combination gets its own loop without branches. Measuring, each chunk of
+/// GL_SQUARES_CHUNK elements keeps its old values on the stack and sums `(new − old)²` and
+/// `old²` in Float lanes as it goes, as `sum_squares` does.
+GL_INLINE void GL_FN(adam_body)(float *value, const float *grad, float *exp_avg, float *exp_avg_sq, ptrdiff_t n,
+                                const struct gl_adam_factors *f, int coupled, int decoupled, int measure,
+                                double *squared_step, double *squared_weight) {
+    const float decay_s = f->coupled_decay, factor_s = f->decoupled_factor, b1_s = f->one_minus_beta1;
+    const float b2_s = f->beta2, omb2_s = f->one_minus_beta2, corr_s = f->bias_correction2_sqrt;
+    const float eps_s = f->epsilon, step_s = f->negative_step_size;
+    glf8 decay = GL_FN(splat)(decay_s), factor = GL_FN(splat)(factor_s), b1 = GL_FN(splat)(b1_s);
+    glf8 b2 = GL_FN(splat)(b2_s), omb2 = GL_FN(splat)(omb2_s), corr = GL_FN(splat)(corr_s);
+    glf8 eps = GL_FN(splat)(eps_s), step = GL_FN(splat)(step_s);
+    float kept[GL_SQUARES_CHUNK], diff[GL_SQUARES_CHUNK];
+    double ss = 0, ws = 0;
+    ptrdiff_t i = 0;
+    while (i + 8 <= n) {
+        ptrdiff_t end = i + GL_SQUARES_CHUNK <= n ? i + GL_SQUARES_CHUNK : n - n % 8, start = i;
+        glf8 steps = GL_FN(splat)(0.0f), weights = steps;
+        for (; i < end; i += 8) {
+            glf8 old = GL_FN(load)(value + i), p = old;
+            glf8 g = GL_FN(load)(grad + i), m = GL_FN(load)(exp_avg + i), v = GL_FN(load)(exp_avg_sq + i);
+            GL_ADAM_STEP(p, g, m, v, GL_SQRT8);
+            GL_FN(store)(exp_avg + i, m);
+            GL_FN(store)(exp_avg_sq + i, v);
+            GL_FN(store)(value + i, p);
+            if (measure) {
+                glf8 d = p - old;
+                GL_FN(store)(kept + (i - start), old);
+                GL_FN(store)(diff + (i - start), d);
+                steps += d * d;
+                weights += old * old;
+            }
+        }
+        if (measure) {
+            ss += GL_FN(chunk_squares)(steps, diff, end - start);
+            ws += GL_FN(chunk_squares)(weights, kept, end - start);
+        }
+    }
+    for (; i < n; i++) {
+        float old = value[i], p = old, g = grad[i], m = exp_avg[i], v = exp_avg_sq[i];
+        float decay = decay_s, factor = factor_s, b1 = b1_s, b2 = b2_s, omb2 = omb2_s, corr = corr_s, eps = eps_s, step = step_s;
+        GL_ADAM_STEP(p, g, m, v, __builtin_sqrtf);
+        exp_avg[i] = m;
+        exp_avg_sq[i] = v;
+        value[i] = p;
+        if (measure) {
+            float d = p - old;
+            ss += (double)d * (double)d;
+            ws += (double)old * (double)old;
+        }
+    }
+    if (measure) {
+        *squared_step = ss;
+        *squared_weight = ws;
+    }
+}
+
+GL_TARGET static void GL_FN(adam)(float *value, const float *grad, float *exp_avg, float *exp_avg_sq, ptrdiff_t n,
+                                  const struct gl_adam_factors *f, double *squared_step, double *squared_weight) {
+    int coupled = f->coupled_decay != 0, decoupled = f->decoupled_factor != 1, measure = squared_step != 0;
+    switch (coupled | decoupled << 1 | measure << 2) {
+#define GL_ADAM_CASE(k) \
+    case k: GL_FN(adam_body)(value, grad, exp_avg, exp_avg_sq, n, f, (k) & 1, ((k) >> 1) & 1, ((k) >> 2) & 1, squared_step, squared_weight); break;
+    GL_ADAM_CASE(0) GL_ADAM_CASE(1) GL_ADAM_CASE(2) GL_ADAM_CASE(3)
+    GL_ADAM_CASE(4) GL_ADAM_CASE(5) GL_ADAM_CASE(6) GL_ADAM_CASE(7)
+#undef GL_ADAM_CASE
+    }
+}
+
+#undef GL_ADAM_STEP
+#undef GL_SQRT8
+
 #undef GL_INLINE

@@ -1,4 +1,5 @@
 import GradNN
+import GradKernels
 import GradTensor
 
 #if canImport(Glibc)
@@ -213,9 +214,14 @@ func adamStep<Scalar: TensorScalar>(
                 biasCorrection2Sqrt: Scalar(biasCorrection2.squareRoot()), epsilon: epsilon,
                 negativeStepSize: Scalar(-lr / biasCorrection1))
         }
-        if Scalar.self == Float.self && !amsgrad && parameter.measuresUpdate {
-            // The step measures itself in its own loop (no separate copy or second pass).
-            parameter.measuredUpdate(from: gradient) { value, grad, count in kernel(value, grad, 0, count).runMeasured() }
+        if Scalar.self == Float.self && !amsgrad {
+            // GradKernels' vector loop, which measures the step in the same pass when asked
+            // (no separate copy or second pass).
+            if parameter.measuresUpdate {
+                parameter.measuredUpdate(from: gradient) { value, grad, count in kernel(value, grad, 0, count).runFloat(measuring: true) }
+            } else {
+                parameter.update(from: gradient) { value, grad, offset, count in _ = kernel(value, grad, offset, count).runFloat(measuring: false) }
+            }
         } else {
             parameter.update(from: gradient) { value, grad, offset, count in kernel(value, grad, offset, count).run() }
         }
@@ -241,49 +247,13 @@ struct AdamKernel<T: TensorScalar> {
     var epsilon: T
     var negativeStepSize: T
 
+    /// The update, element by element (Double, or AMSGrad).
     @inline(__always)
     func run() {
         let coupled = coupledDecay != 0
         let decoupled = decoupledFactor != 1
-        var start = 0
-        if T.self == Float.self && maxExpAvgSq == nil {
-            var unobserved = Unobserved()
-            start = runFloatVectors(coupled: coupled, decoupled: decoupled, &unobserved)
-        }
-        runScalars(from: start, coupled: coupled, decoupled: decoupled) { _, _ in }
-    }
-
-    /// The same update (Float, without AMSGrad), which also measures it in its own loop
-    /// (`BlockNorms`): `‖θ_new − θ_old‖²` and `‖θ_old‖²`, as eight-lane Float sums over blocks of
-    /// `updateBlock` elements, then in Double across blocks (the sums of the blocked path,
-    /// without its separate copy and second pass).
-    @inline(__always)
-    func runMeasured() -> UpdateNorms {
-        precondition(T.self == Float.self && maxExpAvgSq == nil, "AdamKernel.runMeasured: Float without AMSGrad only")
-        let coupled = coupledDecay != 0
-        let decoupled = decoupledFactor != 1
-        var step = 0.0, weight = 0.0, done = 0
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: updateBlock) { buffer in
-            var norms = BlockNorms(kept: buffer.baseAddress!, value: UnsafeMutableRawPointer(value).assumingMemoryBound(to: Float.self))
-            done = runFloatVectors(coupled: coupled, decoupled: decoupled, &norms)
-            norms.endBlock(at: done)
-            (step, weight) = (norms.step, norms.weight)
-        }
-        runScalars(from: done, coupled: coupled, decoupled: decoupled) { before, after in
-            let d = Double(after) - Double(before)
-            step += d * d
-            weight += Double(before) * Double(before)
-        }
-        return UpdateNorms(squaredStep: step, squaredWeight: weight)
-    }
-
-    /// The update of elements `start..<count` one by one; `observe(old, new)` sees each value
-    /// before and after.
-    @inline(__always)
-    func runScalars(from start: Int, coupled: Bool, decoupled: Bool, _ observe: (T, T) -> Void) {
-        for i in start..<count {
-            let old = value[i]
-            var p = old
+        for i in 0..<count {
+            var p = value[i]
             if decoupled { p *= decoupledFactor }
             let g = coupled ? grad[i] + coupledDecay * p : grad[i]
             let m = expAvg[i] + oneMinusBeta1 * (g - expAvg[i])
@@ -296,49 +266,34 @@ struct AdamKernel<T: TensorScalar> {
                 v = largest
             }
             let denominator = v.squareRoot() / biasCorrection2Sqrt + epsilon
-            let updated = p + negativeStepSize * (m / denominator)
-            value[i] = updated
-            observe(old, updated)
+            value[i] = p + negativeStepSize * (m / denominator)
         }
     }
 
-    /// The same update, eight Floats at a time, with the same operations in the same order
-    /// (IEEE square root and division are correctly rounded lane by lane, so the result is
-    /// bit-identical to the scalar loop, which the scalar `sqrtf` call made 4× slower).
-    /// `observer` sees each vector of values (from element `i`) before and after, and the end
-    /// of each block of `updateBlock` elements.
-    /// - Returns: the number of elements done (a multiple of 8); the caller does the rest.
+    /// The same update for Float without AMSGrad, by GradKernels' `gl_adam`: the same
+    /// operations in the same order, eight lanes at a time (IEEE square root and division are
+    /// correctly rounded lane by lane, so the result is bit-identical to `run()`, whose
+    /// scalar `sqrtf` calls made it 4× slower).
+    /// - Parameter measuring: whether to sum `‖θ_new − θ_old‖²` and `‖θ_old‖²` (in Double, in
+    ///   the same pass); zeros otherwise.
     @inline(__always)
-    func runFloatVectors<Observer: UpdateObserver>(coupled: Bool, decoupled: Bool, _ observer: inout Observer) -> Int {
-        typealias V = SIMD8<Float>
-        let value = UnsafeMutableRawPointer(self.value), grad = UnsafeRawPointer(self.grad)
-        let expAvg = UnsafeMutableRawPointer(self.expAvg), expAvgSq = UnsafeMutableRawPointer(self.expAvgSq)
-        let decay = V(repeating: coupledDecay as! Float), factor = V(repeating: decoupledFactor as! Float)
-        let b1 = V(repeating: oneMinusBeta1 as! Float), b2 = V(repeating: beta2 as! Float)
-        let oneMinusB2 = V(repeating: oneMinusBeta2 as! Float), correction = V(repeating: biasCorrection2Sqrt as! Float)
-        let eps = V(repeating: epsilon as! Float), step = V(repeating: negativeStepSize as! Float)
-        let stride = MemoryLayout<V>.stride
-        var i = 0
-        while i + 8 <= count {
-            let offset = i * MemoryLayout<Float>.stride
-            let old = value.loadUnaligned(fromByteOffset: offset, as: V.self)
-            var p = old
-            if decoupled { p *= factor }
-            var g = grad.loadUnaligned(fromByteOffset: offset, as: V.self)
-            if coupled { g += decay * p }
-            let oldM = expAvg.loadUnaligned(fromByteOffset: offset, as: V.self)
-            let m = oldM + b1 * (g - oldM)
-            expAvg.storeBytes(of: m, toByteOffset: offset, as: V.self)
-            let v = expAvgSq.loadUnaligned(fromByteOffset: offset, as: V.self) * b2 + oneMinusB2 * g * g
-            expAvgSq.storeBytes(of: v, toByteOffset: offset, as: V.self)
-            let denominator = v.squareRoot() / correction + eps
-            let updated = p + step * (m / denominator)
-            value.storeBytes(of: updated, toByteOffset: offset, as: V.self)
-            observer.observe(i, old, updated)
-            i += stride / MemoryLayout<Float>.stride
-            if i % updateBlock == 0 { observer.endBlock(at: i) }
+    func runFloat(measuring: Bool) -> UpdateNorms {
+        precondition(T.self == Float.self && maxExpAvgSq == nil, "AdamKernel.runFloat: Float without AMSGrad only")
+        var factors = gl_adam_factors(
+            coupled_decay: reinterpret(coupledDecay, as: Float.self), decoupled_factor: reinterpret(decoupledFactor, as: Float.self),
+            one_minus_beta1: reinterpret(oneMinusBeta1, as: Float.self), beta2: reinterpret(beta2, as: Float.self),
+            one_minus_beta2: reinterpret(oneMinusBeta2, as: Float.self),
+            bias_correction2_sqrt: reinterpret(biasCorrection2Sqrt, as: Float.self), epsilon: reinterpret(epsilon, as: Float.self),
+            negative_step_size: reinterpret(negativeStepSize, as: Float.self))
+        let floats = { (p: UnsafeMutablePointer<T>) in UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
+        let g = UnsafeRawPointer(grad).assumingMemoryBound(to: Float.self)
+        var step = 0.0, weight = 0.0
+        if measuring {
+            gl_adam(floats(value), g, floats(expAvg), floats(expAvgSq), count, &factors, &step, &weight)
+        } else {
+            gl_adam(floats(value), g, floats(expAvg), floats(expAvgSq), count, &factors, nil, nil)
         }
-        return i
+        return UpdateNorms(squaredStep: step, squaredWeight: weight)
     }
 }
 
@@ -407,63 +362,5 @@ extension AdamW: CheckpointableOptimizer {
                                               fields: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
         states = try AdamState.restore(reader, count: parameters.count, amsgrad: amsgrad)
         learningRate = state.learningRate
-    }
-}
-
-/// What the vector loop of `AdamKernel` reports as it goes: each vector of values before and
-/// after its update, and the end of each block of `updateBlock` elements.
-protocol UpdateObserver {
-    mutating func observe(_ index: Int, _ old: SIMD8<Float>, _ new: SIMD8<Float>)
-    mutating func endBlock(at end: Int)
-}
-
-/// Sees nothing: the plain update.
-struct Unobserved: UpdateObserver {
-    @inline(__always) mutating func observe(_ index: Int, _ old: SIMD8<Float>, _ new: SIMD8<Float>) {}
-    @inline(__always) mutating func endBlock(at end: Int) {}
-}
-
-/// `Σ (new − old)²` and `Σ old²`: eight-lane Float sums per block, added in Double at the end
-/// of each block. The block's old values are kept in `kept` (`updateBlock` Floats) as they go
-/// by, so that a block whose Float sums overflow (weights or steps beyond about 1e17) is summed
-/// again in Double.
-struct BlockNorms: UpdateObserver {
-    let kept: UnsafeMutablePointer<Float>
-    /// The values being updated (element 0 of the loop).
-    let value: UnsafeMutablePointer<Float>
-    var steps = SIMD8<Float>(), weights = SIMD8<Float>()
-    var step = 0.0, weight = 0.0
-    var blockStart = 0
-
-    init(kept: UnsafeMutablePointer<Float>, value: UnsafeMutablePointer<Float>) {
-        self.kept = kept
-        self.value = value
-    }
-
-    @inline(__always)
-    mutating func observe(_ index: Int, _ old: SIMD8<Float>, _ new: SIMD8<Float>) {
-        UnsafeMutableRawPointer(kept + (index - blockStart)).storeBytes(of: old, as: SIMD8<Float>.self)
-        let d = new - old
-        steps += d * d
-        weights += old * old
-    }
-
-    @inline(__always)
-    mutating func endBlock(at end: Int) {
-        guard end > blockStart else { return }
-        var s = Double(steps.sum()), w = Double(weights.sum())
-        if !s.isFinite || !w.isFinite {
-            (s, w) = (0, 0)
-            for i in blockStart..<end {
-                let o = Double(kept[i - blockStart]), d = Double(value[i]) - o
-                s += d * d
-                w += o * o
-            }
-        }
-        step += s
-        weight += w
-        steps = SIMD8()
-        weights = SIMD8()
-        blockStart = end
     }
 }

@@ -1,3 +1,4 @@
+import GradKernels
 import GradNN
 import GradTensor
 
@@ -199,9 +200,8 @@ extension Parameter {
                         let values = v.baseAddress! + offset
                         old.baseAddress!.update(from: values, count: n)
                         body(values, g.baseAddress! + offset, offset, n)
-                        let (step, weight) = squaredStepAndWeight(values, old.baseAddress!, n)
-                        norms.squaredStep += step
-                        norms.squaredWeight += weight
+                        norms.squaredStep += squaredStep(values, old.baseAddress!, n)
+                        norms.squaredWeight = sumOfSquares(old.baseAddress!, n, adding: norms.squaredWeight)
                         offset += n
                     }
                 }
@@ -235,38 +235,57 @@ extension Parameter {
 /// the first-level cache.
 let updateBlock = 1024
 
-/// `(Σ (new − old)², Σ old²)` over `n` elements: SIMD8 Float sums for a Float block (redone
-/// in Double when they overflow), Double otherwise.
+/// `Σ (new − old)²` over `n` elements: for Float, an eight-lane Float sum (redone in Double when
+/// it overflows); Double otherwise.
 @inline(__always)
-func squaredStepAndWeight<Scalar: TensorScalar>(
-    _ new: UnsafePointer<Scalar>, _ old: UnsafePointer<Scalar>, _ n: Int
-) -> (Double, Double) {
+func squaredStep<Scalar: TensorScalar>(_ new: UnsafePointer<Scalar>, _ old: UnsafePointer<Scalar>, _ n: Int) -> Double {
     if Scalar.self == Float.self {
         let a = UnsafeRawPointer(new).assumingMemoryBound(to: Float.self)
         let b = UnsafeRawPointer(old).assumingMemoryBound(to: Float.self)
-        var step = SIMD8<Float>(), weight = SIMD8<Float>()
+        var step = SIMD8<Float>()
         var i = 0
         while i + 8 <= n {
-            let x = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            let d = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) - x
+            let d = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) - UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
             step += d * d
-            weight += x * x
             i += 8
         }
-        var s = Double(step.sum()), w = Double(weight.sum())
+        var s = Double(step.sum())
         while i < n {
             let d = Double(a[i]) - Double(b[i])
             s += d * d
-            w += Double(b[i]) * Double(b[i])
             i += 1
         }
-        if s.isFinite && w.isFinite { return (s, w) }
+        if s.isFinite { return s }
     }
-    var s = 0.0, w = 0.0
+    var s = 0.0
     for i in 0..<n {
-        let o = Double(old[i]), d = Double(new[i]) - o
+        let d = Double(new[i]) - Double(old[i])
         s += d * d
-        w += o * o
     }
-    return (s, w)
+    return s
+}
+
+/// `acc + Σ x²` over `n` elements, as every update measurement sums `‖θ_old‖²` (and the monitor
+/// `‖θ‖²`, so that the two agree bit for bit): for Float GradKernels' `gl_sum_squares` (Float
+/// lanes over chunks of 128, then Double); for Double one element after another. Pieces whose
+/// lengths are multiples of 128, each passed the sum so far, give the bits of one call.
+@inline(__always)
+func sumOfSquares<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ n: Int, adding acc: Double) -> Double {
+    if Scalar.self == Float.self {
+        return gl_sum_squares(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), n, acc)
+    }
+    var s = acc
+    for i in 0..<n {
+        let o = Double(x[i])
+        s += o * o
+    }
+    return s
+}
+
+extension Parameter {
+    /// `‖θ‖²` summed as the optimizers' measured updates sum `‖θ_old‖²` (`sumOfSquares`):
+    /// what a monitor reports as the weight norm when it reads the values itself.
+    public func squaredValueNorm() -> Double {
+        value.withUnsafeBufferPointer { p in p.baseAddress.map { sumOfSquares($0, p.count, adding: 0) } ?? 0 }
+    }
 }

@@ -114,11 +114,13 @@ private func monitoredHistogram<S: TensorScalar>(_ values: [S], nonfinite: Nonfi
         #expect(abs(stats.weightNorm - weightNorm) <= 1e-12 * weightNorm)
     }
 
-    /// `weightNorm` is ‖w‖ before the update (summed in Double in the gradient statistics pass)
-    /// and `updateRatio` ‖Δw‖/‖w‖ from the optimizer's own pass (Adam and AdamW measure in their
-    /// update loop, SGD in blocks), against the weights read here before and after each step,
-    /// on parameters of 1073 elements (two blocks of a measured update, and a tail). The record
-    /// must not depend on whether it was read between the inspection and the update.
+    /// `weightNorm` is ‖w‖ before the update and `updateRatio` ‖Δw‖/‖w‖, both from the
+    /// optimizer's own pass (Adam and AdamW measure in their update loop, SGD in blocks), against
+    /// the weights read here before and after each step, on parameters of 1073 elements (two
+    /// blocks of a measured update, chunks of 128 and a tail). Float sums of squares (Float
+    /// lanes over chunks of 128, then Double) are good to about 1e-7. The record must not depend
+    /// on whether it was read between the inspection and the update: read before, the monitor
+    /// sums the values itself exactly as the update would.
     @Test(arguments: ["Adam", "AdamW", "SGD"])
     func weightNormsAndUpdateRatiosAreTheWeightsOwn(optimizer name: String) throws {
         func run(readingBeforeEachUpdate: Bool) throws -> MonitorRecord {
@@ -147,7 +149,7 @@ private func monitoredHistogram<S: TensorScalar>(_ values: [S], nonfinite: Nonfi
                     let new = parameter.value.scalars.map(Double.init)
                     let norm = old.reduce(0) { $0 + $1 * $1 }.squareRoot()
                     let step = zip(new, old).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
-                    #expect(abs(stats.weightNorm - norm) <= 1e-12 * norm, "\(name) step \(entry.step) \(stats.name): \(stats.weightNorm) vs \(norm)")
+                    #expect(abs(stats.weightNorm - norm) <= 1e-6 * norm, "\(name) step \(entry.step) \(stats.name): \(stats.weightNorm) vs \(norm)")
                     let ratio = try #require(stats.updateRatio)
                     #expect(abs(ratio - step / norm) <= 1e-5 * ratio, "\(name) step \(entry.step) \(stats.name): ratio \(ratio) vs \(step / norm)")
                 }

@@ -88,6 +88,47 @@ int gl_unary_gradient(int op, const float *x, const float *y, const float *dy, f
 void gl_transpose(const float *src, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t src_ld,
                   float *dst, ptrdiff_t dst_ld);
 
+/// `acc + Σ x[i]²`, the sum of squares every update measurement and the monitor use for a
+/// Float parameter, so that they agree bit for bit: over chunks of 128 elements from `x[0]`,
+/// eight Float lanes (lane `i mod 8`) summed in order, the lanes then added in Double as
+/// `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))` and the chunk's sum added to `acc`; a
+/// chunk whose lanes are not finite is summed in Double element by element instead; the last
+/// `n mod 8` elements are added one by one in Double. Relative error about 1e-7. Calling it on
+/// consecutive pieces whose lengths are multiples of 128, passing the sum on, gives the same
+/// bits as one call on the whole.
+double gl_sum_squares(const float *x, ptrdiff_t n, double acc);
+
+/// The factors of one Adam/AdamW step (GradOptim's `adamStep` computes them in Double, as
+/// PyTorch does in Python floats, then rounds them to Float).
+struct gl_adam_factors {
+    /// λ of Adam's L2 decay (0 for none, and for AdamW).
+    float coupled_decay;
+    /// `1 − η·λ` of AdamW's decoupled decay (1 for none, and for Adam).
+    float decoupled_factor;
+    float one_minus_beta1;
+    float beta2;
+    float one_minus_beta2;
+    /// `√(1 − β₂ᵗ)`.
+    float bias_correction2_sqrt;
+    float epsilon;
+    /// `−η / (1 − β₁ᵗ)`.
+    float negative_step_size;
+};
+
+/// One Adam/AdamW step of `n` Floats, element by element in PyTorch's order with every
+/// operation rounded on its own (so every instruction set gives the same bits):
+///
+///     p = value·decoupled_factor (AdamW only);  g = grad + coupled_decay·p (Adam's decay only)
+///     exp_avg    = exp_avg + one_minus_beta1·(g − exp_avg)
+///     exp_avg_sq = exp_avg_sq·beta2 + one_minus_beta2·g·g
+///     value      = p + negative_step_size·(exp_avg / (√exp_avg_sq / bias_correction2_sqrt + epsilon))
+///
+/// When `squared_step` and `squared_weight` are given, they receive `Σ (new − old)²` and
+/// `Σ old²` over the values, measured in the same pass: `Σ old²` is `gl_sum_squares(old, n, 0)`
+/// bit for bit, and `Σ (new − old)²` the same sum of the Float differences.
+void gl_adam(float *value, const float *grad, float *exp_avg, float *exp_avg_sq, ptrdiff_t n,
+             const struct gl_adam_factors *factors, double *squared_step, double *squared_weight);
+
 #ifdef __cplusplus
 }
 #endif
