@@ -452,6 +452,21 @@ GL_INLINE double GL_FN(chunk_squares)(glf8 lanes, const float *x, ptrdiff_t coun
     return sum;
 }
 
+/// The same for `(new − old)²` with the differences taken in Float (`new − old` rounded, as
+/// the lanes summed them).
+GL_INLINE double GL_FN(chunk_step_squares)(glf8 lanes, const float *new_values, const float *old, ptrdiff_t count) {
+    double l0 = lanes[0], l1 = lanes[1], l2 = lanes[2], l3 = lanes[3], l4 = lanes[4], l5 = lanes[5], l6 = lanes[6], l7 = lanes[7];
+    double sum = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7));
+    if (sum - sum != 0) {
+        sum = 0;
+        for (ptrdiff_t j = 0; j < count; j++) {
+            float d = new_values[j] - old[j];
+            sum += (double)d * (double)d;
+        }
+    }
+    return sum;
+}
+
 GL_TARGET static double GL_FN(sum_squares)(const float *x, ptrdiff_t n, double acc) {
     ptrdiff_t i = 0;
     while (i + 8 <= n) {
@@ -484,7 +499,8 @@ GL_TARGET static double GL_FN(sum_squares)(const float *x, ptrdiff_t n, double a
 /// The update of `n` elements; `coupled`, `decoupled` and `measure` are constants after
 /// inlining, so each combination gets its own loop without branches. Measuring, each chunk of
 /// GL_SQUARES_CHUNK elements keeps its old values on the stack and sums `(new − old)²` and
-/// `old²` in Float lanes as it goes, as `sum_squares` does.
+/// `old²` in Float lanes as it goes, as `sum_squares` does (a chunk whose lanes overflow is
+/// summed again from the kept old values and the new ones).
 GL_INLINE void GL_FN(adam_body)(float *value, const float *grad, float *exp_avg, float *exp_avg_sq, ptrdiff_t n,
                                 const struct gl_adam_factors *f, int coupled, int decoupled, int measure,
                                 double *squared_step, double *squared_weight) {
@@ -494,7 +510,7 @@ GL_INLINE void GL_FN(adam_body)(float *value, const float *grad, float *exp_avg,
     glf8 decay = GL_FN(splat)(decay_s), factor = GL_FN(splat)(factor_s), b1 = GL_FN(splat)(b1_s);
     glf8 b2 = GL_FN(splat)(b2_s), omb2 = GL_FN(splat)(omb2_s), corr = GL_FN(splat)(corr_s);
     glf8 eps = GL_FN(splat)(eps_s), step = GL_FN(splat)(step_s);
-    float kept[GL_SQUARES_CHUNK], diff[GL_SQUARES_CHUNK];
+    float kept[GL_SQUARES_CHUNK];
     double ss = 0, ws = 0;
     ptrdiff_t i = 0;
     while (i + 8 <= n) {
@@ -510,13 +526,12 @@ GL_INLINE void GL_FN(adam_body)(float *value, const float *grad, float *exp_avg,
             if (measure) {
                 glf8 d = p - old;
                 GL_FN(store)(kept + (i - start), old);
-                GL_FN(store)(diff + (i - start), d);
                 steps += d * d;
                 weights += old * old;
             }
         }
         if (measure) {
-            ss += GL_FN(chunk_squares)(steps, diff, end - start);
+            ss += GL_FN(chunk_step_squares)(steps, value + start, kept, end - start);
             ws += GL_FN(chunk_squares)(weights, kept, end - start);
         }
     }
