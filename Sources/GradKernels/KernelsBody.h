@@ -439,12 +439,16 @@ GL_TARGET static void GL_FN(unary_gradient)(int op, const float *x, const float 
 
 // MARK: - Sums of squares of parameters (the update measurements)
 
-/// `x·x` of one chunk's `count` elements (a multiple of 8), eight Float lanes, the lanes then
-/// added in Double; a chunk whose Float lanes are not finite (overflow, or a NaN) is summed
-/// again in Double element by element.
-GL_INLINE double GL_FN(chunk_squares)(glf8 lanes, const float *x, ptrdiff_t count) {
+/// A chunk's eight Float lanes added in Double: `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`.
+GL_INLINE double GL_FN(lanes_sum)(glf8 lanes) {
     double l0 = lanes[0], l1 = lanes[1], l2 = lanes[2], l3 = lanes[3], l4 = lanes[4], l5 = lanes[5], l6 = lanes[6], l7 = lanes[7];
-    double sum = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7));
+    return ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7));
+}
+
+/// `x·x` of one chunk's `count` elements (a multiple of 8) from its Float `lanes`; a chunk
+/// whose lanes are not finite (overflow, or a NaN) is summed again in Double element by element.
+GL_INLINE double GL_FN(chunk_squares)(glf8 lanes, const float *x, ptrdiff_t count) {
+    double sum = GL_FN(lanes_sum)(lanes);
     if (sum - sum != 0) {
         sum = 0;
         for (ptrdiff_t j = 0; j < count; j++) sum += (double)x[j] * (double)x[j];
@@ -455,8 +459,7 @@ GL_INLINE double GL_FN(chunk_squares)(glf8 lanes, const float *x, ptrdiff_t coun
 /// The same for `(new − old)²` with the differences taken in Float (`new − old` rounded, as
 /// the lanes summed them).
 GL_INLINE double GL_FN(chunk_step_squares)(glf8 lanes, const float *new_values, const float *old, ptrdiff_t count) {
-    double l0 = lanes[0], l1 = lanes[1], l2 = lanes[2], l3 = lanes[3], l4 = lanes[4], l5 = lanes[5], l6 = lanes[6], l7 = lanes[7];
-    double sum = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7));
+    double sum = GL_FN(lanes_sum)(lanes);
     if (sum - sum != 0) {
         sum = 0;
         for (ptrdiff_t j = 0; j < count; j++) {
