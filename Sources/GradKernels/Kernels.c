@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 // Every multiply and add is rounded on its own, as in the Swift kernels: no contraction into
 // fused multiply-adds behind our back (GL_MADD says where one is wanted).
@@ -18,6 +21,8 @@
 typedef float glf8 __attribute__((vector_size(32)));
 typedef int32_t gli8 __attribute__((vector_size(32)));
 typedef uint32_t glu8 __attribute__((vector_size(32)));
+typedef double gld4 __attribute__((vector_size(32)));
+typedef float glf4 __attribute__((vector_size(16)));
 // Elementwise functions run on vectors of GL_ELEMENTWISE_LANES lanes.
 #define GL_ELEMENTWISE_LANES 16
 typedef float glfE __attribute__((vector_size(64)));
@@ -182,4 +187,34 @@ double gl_sum_squares(const float *x, ptrdiff_t n, double acc) {
     if (gl_current_isa() == GL_ISA_AVX2) return gl_sum_squares_avx2(x, n, acc);
 #endif
     return gl_sum_squares_baseline(x, n, acc);
+}
+
+void gl_channel_sums(const float *x, const float *other, const double *center, ptrdiff_t rows, ptrdiff_t channels,
+                     double *sums, double *plain_sums) {
+    if (channels <= 0) return;
+    GL_DISPATCH(channel_sums, x, other, center, rows, channels, sums, plain_sums);
+}
+
+void gl_channel_normalize(const float *x, ptrdiff_t rows, ptrdiff_t channels, const float *mean, const float *inv_std,
+                          const float *weight, const float *bias, float *normalized, float *y) {
+    if (rows <= 0 || channels <= 0) return;
+    GL_DISPATCH(channel_normalize, x, rows, channels, mean, inv_std, weight, bias, normalized, y);
+}
+
+void gl_channel_normalize_gradient(const float *dy, const float *normalized, ptrdiff_t rows, ptrdiff_t channels,
+                                   float scale, const float *factor, const float *dy_sums, const float *dyn_sums,
+                                   float *dx) {
+    if (rows <= 0 || channels <= 0) return;
+    GL_DISPATCH(channel_normalize_gradient, dy, normalized, rows, channels, scale, factor, dy_sums, dyn_sums, dx);
+}
+
+// MARK: - The heap
+
+int gl_configure_heap(void) {
+#if defined(__GLIBC__)
+    if (getenv("MALLOC_TRIM_THRESHOLD_") || getenv("MALLOC_MMAP_THRESHOLD_")) return 0;
+    return mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1 && mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;
+#else
+    return 0;
+#endif
 }

@@ -572,4 +572,113 @@ GL_TARGET static void GL_FN(adam)(float *value, const float *grad, float *exp_av
 #undef GL_ADAM_STEP
 #undef GL_SQRT8
 
+// MARK: - Batch normalization over the rows of [rows, channels]
+
+/// Channel sums for `4·Q` channels starting at `c0` (`Q` at most 4), over every row, in Double;
+/// each channel's terms added in row order from +0 (the `Q` accumulators are independent chains,
+/// so the adds of a row overlap). The term is `x` (`mode` 0), `(x − center)²` (1) or `x·other`
+/// (2); with `plain`, `Σ x` too. `mode`, `plain` and `Q` are constants after inlining.
+GL_INLINE void GL_FN(channel_sums_block)(const float *x, const float *other, const double *center, ptrdiff_t rows,
+                                          ptrdiff_t channels, ptrdiff_t c0, int Q, int mode, int plain,
+                                          double *sums, double *plain_sums) {
+    gld4 acc[4], pacc[4], mu[4];
+    for (int q = 0; q < Q; q++) {
+        acc[q] = (gld4){0, 0, 0, 0};
+        pacc[q] = acc[q];
+        mu[q] = acc[q];
+        if (mode == 1) __builtin_memcpy(&mu[q], center + c0 + 4 * q, sizeof mu[q]);
+    }
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        for (int q = 0; q < Q; q++) {
+            glf4 v;
+            __builtin_memcpy(&v, x + r * channels + c0 + 4 * q, sizeof v);
+            gld4 t = __builtin_convertvector(v, gld4);
+            if (plain) pacc[q] += t;
+            if (mode == 1) {
+                t -= mu[q];
+                t = t * t;
+            } else if (mode == 2) {
+                glf4 w;
+                __builtin_memcpy(&w, other + r * channels + c0 + 4 * q, sizeof w);
+                t = t * __builtin_convertvector(w, gld4);
+            }
+            acc[q] += t;
+        }
+    }
+    for (int q = 0; q < Q; q++) {
+        __builtin_memcpy(sums + c0 + 4 * q, &acc[q], sizeof acc[q]);
+        if (plain) __builtin_memcpy(plain_sums + c0 + 4 * q, &pacc[q], sizeof pacc[q]);
+    }
+}
+
+GL_INLINE void GL_FN(channel_sums_body)(const float *x, const float *other, const double *center, ptrdiff_t rows,
+                                         ptrdiff_t channels, int mode, int plain, double *sums, double *plain_sums) {
+    ptrdiff_t c = 0;
+    for (; c + 16 <= channels; c += 16) GL_FN(channel_sums_block)(x, other, center, rows, channels, c, 4, mode, plain, sums, plain_sums);
+    for (; c + 4 <= channels; c += 4) GL_FN(channel_sums_block)(x, other, center, rows, channels, c, 1, mode, plain, sums, plain_sums);
+    for (; c < channels; c++) {
+        double acc = 0, pacc = 0;
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            double t = (double)x[r * channels + c];
+            if (plain) pacc += t;
+            if (mode == 1) {
+                t -= center[c];
+                t = t * t;
+            } else if (mode == 2) {
+                t = t * (double)other[r * channels + c];
+            }
+            acc += t;
+        }
+        sums[c] = acc;
+        if (plain) plain_sums[c] = pacc;
+    }
+}
+
+GL_TARGET static void GL_FN(channel_sums)(const float *x, const float *other, const double *center, ptrdiff_t rows,
+                                           ptrdiff_t channels, double *sums, double *plain_sums) {
+    int mode = center ? 1 : other ? 2 : 0;
+    switch (mode | (plain_sums != 0) << 2) {
+#define GL_SUMS_CASE(k) \
+    case k: GL_FN(channel_sums_body)(x, other, center, rows, channels, (k) & 3, (k) >> 2, sums, plain_sums); break;
+    GL_SUMS_CASE(0) GL_SUMS_CASE(1) GL_SUMS_CASE(2) GL_SUMS_CASE(4) GL_SUMS_CASE(5) GL_SUMS_CASE(6)
+#undef GL_SUMS_CASE
+    }
+}
+
+GL_TARGET static void GL_FN(channel_normalize)(const float *x, ptrdiff_t rows, ptrdiff_t channels, const float *mean,
+                                                const float *inv_std, const float *weight, const float *bias,
+                                                float *normalized, float *y) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *xr = x + r * channels;
+        float *yr = y + r * channels, *nr = normalized ? normalized + r * channels : 0;
+        ptrdiff_t c = 0;
+        for (; c + 8 <= channels; c += 8) {
+            glf8 n = (GL_FN(load)(xr + c) - GL_FN(load)(mean + c)) * GL_FN(load)(inv_std + c);
+            if (nr) GL_FN(store)(nr + c, n);
+            GL_FN(store)(yr + c, n * GL_FN(load)(weight + c) + GL_FN(load)(bias + c));
+        }
+        for (; c < channels; c++) {
+            float n = (xr[c] - mean[c]) * inv_std[c];
+            if (nr) nr[c] = n;
+            yr[c] = n * weight[c] + bias[c];
+        }
+    }
+}
+
+GL_TARGET static void GL_FN(channel_normalize_gradient)(const float *dy, const float *normalized, ptrdiff_t rows,
+                                                         ptrdiff_t channels, float scale, const float *factor,
+                                                         const float *dy_sums, const float *dyn_sums, float *dx) {
+    glf8 s = GL_FN(splat)(scale);
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *dr = dy + r * channels, *nr = normalized + r * channels;
+        float *xr = dx + r * channels;
+        ptrdiff_t c = 0;
+        for (; c + 8 <= channels; c += 8) {
+            glf8 t = s * GL_FN(load)(dr + c) - GL_FN(load)(dy_sums + c) - GL_FN(load)(nr + c) * GL_FN(load)(dyn_sums + c);
+            GL_FN(store)(xr + c, GL_FN(load)(factor + c) * t);
+        }
+        for (; c < channels; c++) xr[c] = factor[c] * (scale * dr[c] - dy_sums[c] - nr[c] * dyn_sums[c]);
+    }
+}
+
 #undef GL_INLINE

@@ -5,6 +5,8 @@
 // as one op it makes two passes forward and two backward over the data. Sums are accumulated
 // in Double, so the Float results are as accurate as PyTorch's float32 ones.
 
+import GradKernels
+
 /// What `batchNormalized(_:weight:bias:epsilon:)` computes: the output and the batch statistics.
 public struct BatchNormalization<Scalar: TensorScalar> {
     /// The normalized, scaled and shifted input (recorded by autodiff), shaped like the input.
@@ -126,18 +128,46 @@ private func checkChannelParameter<T: TensorScalar>(_ p: Tensor<T>?, _ name: Str
     }
 }
 
-/// Sums over the outer and inner axes of `[outer, channels, inner]`, per channel, in Double.
+/// Calls `body(i, c)` for every element index `i` of `[outer, channels, inner]` with its channel
+/// `c`, in memory order. For `[N, C]` (inner 1) the loop over a row's channels has no inner loop,
+/// so the compiler vectorizes it.
+@inline(__always)
+private func forEachElement(_ count: (outer: Int, channels: Int, inner: Int), _ body: (_ i: Int, _ c: Int) -> Void) {
+    if count.inner == 1 {
+        // Wrapping index arithmetic (the indices are those of an allocated tensor): an overflow
+        // check in the loop would stop vectorization.
+        for o in 0..<count.outer {
+            let base = o &* count.channels
+            for c in 0..<count.channels { body(base &+ c, c) }
+        }
+    } else {
+        for o in 0..<count.outer {
+            for c in 0..<count.channels {
+                let base = (o * count.channels + c) * count.inner
+                for i in base..<(base + count.inner) { body(i, c) }
+            }
+        }
+    }
+}
+
+/// Sums of `value(i, c)` over the outer and inner axes of `[outer, channels, inner]`, per
+/// channel, in Double (each outer index's inner run summed first, then added to its channel).
 @inline(__always)
 private func channelSums(
-    _ count: (outer: Int, channels: Int, inner: Int), _ value: (Int) -> Double
+    _ count: (outer: Int, channels: Int, inner: Int), _ value: (_ i: Int, _ c: Int) -> Double
 ) -> [Double] {
     var sums = [Double](repeating: 0, count: count.channels)
     sums.withUnsafeMutableBufferPointer { s in
+        let s = s.baseAddress!
+        if count.inner == 1 {
+            forEachElement(count) { i, c in s[c] += value(i, c) }
+            return
+        }
         for o in 0..<count.outer {
             for c in 0..<count.channels {
                 let base = (o * count.channels + c) * count.inner
                 var acc = 0.0
-                for i in 0..<count.inner { acc += value(base + i) }
+                for i in base..<(base + count.inner) { acc += value(i, c) }
                 s[c] += acc
             }
         }
@@ -145,23 +175,68 @@ private func channelSums(
     return sums
 }
 
+/// Per-channel values in a buffer the caller frees: raw pointers keep the element loops free of
+/// array bounds checks (which stop vectorization).
+private func channelBuffer<T: TensorScalar>(_ values: [T]) -> UnsafeMutablePointer<T> {
+    let p = UnsafeMutablePointer<T>.allocate(capacity: max(values.count, 1))
+    p.initialize(from: values, count: values.count)
+    return p
+}
+
+/// Whether batch normalization runs on GradKernels' loops: Float `[N, C]` (or `[N, C, 1]`),
+/// AVX2 where the CPU has it. They do the same operations in the same order as the Swift loops
+/// (`forEachElement`, `channelSums`), so the choice does not change a bit of the results.
+@inline(__always)
+private func usesChannelKernels<T: TensorScalar>(_: T.Type, _ layout: (outer: Int, channels: Int, inner: Int)) -> Bool {
+    T.self == Float.self && layout.inner == 1
+}
+
+/// A Float view of a pointer whose element type is Float (`usesChannelKernels`).
+@inline(__always)
+private func floats<T: TensorScalar>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+/// `gl_channel_sums` over the rows of a Float `[N, C]` tensor: `Σ x`, or `Σ (x − center)²`, or
+/// `Σ x·other`; with `withPlainSums`, `Σ x` too.
+private func kernelChannelSums<T: TensorScalar>(
+    _ x: UnsafeMutablePointer<T>, _ layout: (outer: Int, channels: Int, inner: Int),
+    center: UnsafeMutablePointer<Double>? = nil, times other: UnsafeMutablePointer<T>? = nil, withPlainSums: Bool
+) -> (sums: [Double], plain: [Double]) {
+    var sums = [Double](repeating: 0, count: layout.channels), plain = withPlainSums ? sums : []
+    sums.withUnsafeMutableBufferPointer { s in
+        plain.withUnsafeMutableBufferPointer { p in
+            gl_channel_sums(floats(x), other.map(floats), center, layout.outer, layout.channels, s.baseAddress,
+                            withPlainSums ? p.baseAddress : nil)
+        }
+    }
+    return (sums, plain)
+}
+
+private func kernelChannelSums<T: TensorScalar>(
+    _ x: UnsafeMutablePointer<T>, _ layout: (outer: Int, channels: Int, inner: Int), center: UnsafeMutablePointer<Double>? = nil
+) -> [Double] {
+    kernelChannelSums(x, layout, center: center, times: nil, withPlainSums: false).sums
+}
+
 func batchNormBody<T: TensorScalar>(
     _ x: Tensor<T>, weight: Tensor<T>?, bias: Tensor<T>?, epsilon: T
 ) -> BatchNormalization<T> {
     let layout = channelLayout(x, "batchNormalized")
-    let (outer, channels, inner) = layout
-    let m = outer * inner
+    let channels = layout.channels
+    let m = layout.outer * layout.inner
     precondition(m > 1, "Expected more than 1 value per channel when training, got input size \(x.shape)")
     checkChannelParameter(weight, "weight", channels: channels, input: x.shape, "batchNormalized")
     checkChannelParameter(bias, "bias", channels: channels, input: x.shape, "batchNormalized")
     let xp = x.storage.pointer
+    let kernels = usesChannelKernels(T.self, layout)
     // Two passes (mean, then squared deviations), as PyTorch: accurate for large means.
-    let means = channelSums(layout) { Double(xp[$0]) }.map { $0 / Double(m) }
-    let squares = means.withUnsafeBufferPointer { mu in
-        channelSums(layout) { i in
-            let d = Double(xp[i]) - mu[(i / inner) % channels]
-            return d * d
-        }
+    let means = (kernels ? kernelChannelSums(xp, layout) : channelSums(layout) { i, _ in Double(xp[i]) }).map { $0 / Double(m) }
+    let mu = channelBuffer(means)
+    defer { mu.deallocate() }
+    let squares = kernels ? kernelChannelSums(xp, layout, center: mu) : channelSums(layout) { i, c in
+        let d = Double(xp[i]) - mu[c]
+        return d * d
     }
     let variances = squares.map { $0 / Double(m) }
     let invStd = variances.map { T(1 / ($0 + Double(epsilon)).squareRoot()) }
@@ -170,15 +245,18 @@ func batchNormBody<T: TensorScalar>(
     let normalized = Tensor<T>(uninitializedShape: x.shape)
     let yp = out.storage.pointer, np = normalized.storage.pointer
     let gp = weight?.storage.pointer, bp = bias?.storage.pointer
-    for o in 0..<outer {
-        for c in 0..<channels {
-            let mu = meanT[c], s = invStd[c], g = gp?[c] ?? 1, b = bp?[c] ?? 0
-            let base = (o * channels + c) * inner
-            for i in base..<(base + inner) {
-                let n = (xp[i] - mu) * s
-                np[i] = n
-                yp[i] = n * g + b
-            }
+    // Per channel: mean, 1/σ, γ, β.
+    let table = channelBuffer(meanT + invStd + (0..<channels).map { gp?[$0] ?? 1 } + (0..<channels).map { bp?[$0] ?? 0 })
+    defer { table.deallocate() }
+    let (tMean, tInvStd, tWeight, tBias) = (table, table + channels, table + 2 * channels, table + 3 * channels)
+    if kernels {
+        gl_channel_normalize(floats(xp), layout.outer, channels, floats(tMean), floats(tInvStd), floats(tWeight), floats(tBias),
+                             floats(np), floats(yp))
+    } else {
+        forEachElement(layout) { i, c in
+            let n = (xp[i] - tMean[c]) * tInvStd[c]
+            np[i] = n
+            yp[i] = n * tWeight[c] + tBias[c]
         }
     }
     let statistics = BatchNormalization(
@@ -190,46 +268,47 @@ func batchNormBody<T: TensorScalar>(
     out.record("batchNorm", inputs: inputs) { dy in
         // Pointers taken here, from tensors this closure holds (the forward pass's may be freed).
         let np = normalized.storage.pointer, gp = weight?.storage.pointer
-        let gradients = batchNormGradients(dy, normalized: normalized, layout: layout)
+        let dyp = dy.storage.pointer
+        let (dWeight, dBias): ([T], [T])
+        if kernels {
+            let sums = kernelChannelSums(dyp, layout, times: np, withPlainSums: true)
+            (dWeight, dBias) = (sums.sums.map { T($0) }, sums.plain.map { T($0) })
+        } else {
+            dWeight = channelSums(layout) { i, _ in Double(dyp[i]) * Double(np[i]) }.map { T($0) }
+            dBias = channelSums(layout) { i, _ in Double(dyp[i]) }.map { T($0) }
+        }
         var grads: [Tensor<T>?] = []
         if x.node != nil {
             let dx = Tensor<T>(uninitializedShape: x.shape)
-            let dyp = dy.storage.pointer, dxp = dx.storage.pointer
+            let dxp = dx.storage.pointer
             let scale = T(m)
-            for o in 0..<outer {
-                for c in 0..<channels {
-                    let factor = (gp?[c] ?? 1) * invStd[c] / scale
-                    let db = gradients.bias[c], dg = gradients.weight[c]
-                    let base = (o * channels + c) * inner
-                    for i in base..<(base + inner) { dxp[i] = factor * (scale * dyp[i] - db - np[i] * dg) }
-                }
+            // Per channel: γ/(M·σ), Σ dy, Σ dy·x̂.
+            let factors = (0..<channels).map { (gp?[$0] ?? 1) * invStd[$0] / scale }
+            let table = channelBuffer(factors + dBias + dWeight)
+            defer { table.deallocate() }
+            let (tFactor, tBias, tWeight) = (table, table + channels, table + 2 * channels)
+            if kernels {
+                gl_channel_normalize_gradient(floats(dyp), floats(np), layout.outer, channels, unsafeBitCast(scale, to: Float.self),
+                                              floats(tFactor), floats(tBias), floats(tWeight), floats(dxp))
+            } else {
+                forEachElement(layout) { i, c in dxp[i] = tFactor[c] * (scale * dyp[i] - tBias[c] - np[i] * tWeight[c]) }
             }
             grads.append(dx)
         } else {
             grads.append(nil)
         }
-        if hasWeight { grads.append(weight!.node == nil ? nil : Tensor(shape: [channels], scalars: gradients.weight)) }
-        if hasBias { grads.append(bias!.node == nil ? nil : Tensor(shape: [channels], scalars: gradients.bias)) }
+        if hasWeight { grads.append(weight!.node == nil ? nil : Tensor(shape: [channels], scalars: dWeight)) }
+        if hasBias { grads.append(bias!.node == nil ? nil : Tensor(shape: [channels], scalars: dBias)) }
         return grads
     }
     return BatchNormalization(output: out, mean: statistics.mean, variance: statistics.variance, countPerChannel: m)
-}
-
-/// `Σ dy·x̂` and `Σ dy` per channel.
-private func batchNormGradients<T: TensorScalar>(
-    _ dy: Tensor<T>, normalized: Tensor<T>, layout: (outer: Int, channels: Int, inner: Int)
-) -> (weight: [T], bias: [T]) {
-    let dyp = dy.storage.pointer, np = normalized.storage.pointer
-    let dWeight = channelSums(layout) { Double(dyp[$0]) * Double(np[$0]) }
-    let dBias = channelSums(layout) { Double(dyp[$0]) }
-    return (dWeight.map { T($0) }, dBias.map { T($0) })
 }
 
 func batchNormFixedBody<T: TensorScalar>(
     _ x: Tensor<T>, mean: Tensor<T>, variance: Tensor<T>, weight: Tensor<T>?, bias: Tensor<T>?, epsilon: T
 ) -> Tensor<T> {
     let layout = channelLayout(x, "batchNormalized")
-    let (outer, channels, inner) = layout
+    let channels = layout.channels
     checkChannelParameter(mean, "mean", channels: channels, input: x.shape, "batchNormalized")
     checkChannelParameter(variance, "variance", channels: channels, input: x.shape, "batchNormalized")
     checkChannelParameter(weight, "weight", channels: channels, input: x.shape, "batchNormalized")
@@ -239,13 +318,11 @@ func batchNormFixedBody<T: TensorScalar>(
     var out = Tensor<T>(uninitializedShape: x.shape)
     let xp = x.storage.pointer, yp = out.storage.pointer
     let gp = weight?.storage.pointer, bp = bias?.storage.pointer
-    for o in 0..<outer {
-        for c in 0..<channels {
-            let mu = mp[c], s = invStd[c], g = gp?[c] ?? 1, b = bp?[c] ?? 0
-            let base = (o * channels + c) * inner
-            for i in base..<(base + inner) { yp[i] = (xp[i] - mu) * s * g + b }
-        }
-    }
+    // Per channel: 1/σ, γ, β.
+    let table = channelBuffer(invStd + (0..<channels).map { gp?[$0] ?? 1 } + (0..<channels).map { bp?[$0] ?? 0 })
+    defer { table.deallocate() }
+    let (tInvStd, tWeight, tBias) = (table, table + channels, table + 2 * channels)
+    forEachElement(layout) { i, c in yp[i] = (xp[i] - mp[c]) * tInvStd[c] * tWeight[c] + tBias[c] }
     let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
     guard Tensor.needsRecording(inputs) else { return out }
     let hasWeight = weight != nil, hasBias = bias != nil
@@ -256,13 +333,9 @@ func batchNormFixedBody<T: TensorScalar>(
         if x.node != nil {
             let dx = Tensor<T>(uninitializedShape: x.shape)
             let dxp = dx.storage.pointer
-            for o in 0..<outer {
-                for c in 0..<channels {
-                    let factor = (gp?[c] ?? 1) * invStd[c]
-                    let base = (o * channels + c) * inner
-                    for i in base..<(base + inner) { dxp[i] = dyp[i] * factor }
-                }
-            }
+            let factors = channelBuffer((0..<channels).map { (gp?[$0] ?? 1) * invStd[$0] })
+            defer { factors.deallocate() }
+            forEachElement(layout) { i, c in dxp[i] = dyp[i] * factors[c] }
             grads.append(dx)
         } else {
             grads.append(nil)
@@ -271,15 +344,12 @@ func batchNormFixedBody<T: TensorScalar>(
             if weight!.node == nil {
                 grads.append(nil)
             } else {
-                let sums = channelSums(layout) { i in
-                    let c = (i / inner) % channels
-                    return Double(dyp[i]) * Double((xp[i] - mp[c]) * invStd[c])
-                }
+                let sums = channelSums(layout) { i, c in Double(dyp[i]) * Double((xp[i] - mp[c]) * invStd[c]) }
                 grads.append(Tensor(shape: [channels], scalars: sums.map { T($0) }))
             }
         }
         if hasBias {
-            grads.append(bias!.node == nil ? nil : Tensor(shape: [channels], scalars: channelSums(layout) { Double(dyp[$0]) }.map { T($0) }))
+            grads.append(bias!.node == nil ? nil : Tensor(shape: [channels], scalars: channelSums(layout) { i, _ in Double(dyp[i]) }.map { T($0) }))
         }
         return grads
     }

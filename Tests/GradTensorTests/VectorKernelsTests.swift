@@ -158,4 +158,65 @@ import GradTensor
         #expect(w1.grad!.scalars == dw1)
         #expect(b1.grad!.scalars == db1)
     }
+
+    /// Float `[N, C]` batch normalization runs on `gl_channel_sums`, `gl_channel_normalize` and
+    /// `gl_channel_normalize_gradient`: under each instruction set, the output and every gradient
+    /// are the bits of the documented operations, restated here element by element. Channel
+    /// counts cover the kernels' blocks of 16 and 4 channels and the single-channel tail.
+    @Test(arguments: [3, 21, 64])
+    func batchNormOnRowsComputesTheDocumentedOperations(channels: Int) {
+        let rows = 37, epsilon: Float = 1e-5
+        let g = RandomGenerator(seed: UInt64(channels))
+        let xs = (0..<rows * channels).map { _ in Float(3 + 2 * g.nextUnitDouble()) }
+        let gammas = (0..<channels).map { _ in Float(0.5 + g.nextUnitDouble()) }
+        let betas = (0..<channels).map { _ in Float(g.nextUnitDouble() - 0.5) }
+        let dys = (0..<rows * channels).map { _ in Float(g.nextUnitDouble() - 0.5) }
+
+        // The documented operations: sums in Double in row order, every Float operation rounded.
+        let m = Double(rows)
+        var y = [Float](repeating: 0, count: xs.count), n = y, dx = y
+        var dGamma = [Float](repeating: 0, count: channels), dBeta = dGamma
+        for c in 0..<channels {
+            var sum = 0.0
+            for r in 0..<rows { sum += Double(xs[r * channels + c]) }
+            let mean = sum / m
+            var squares = 0.0
+            for r in 0..<rows {
+                let d = Double(xs[r * channels + c]) - mean
+                squares += d * d
+            }
+            let invStd = Float(1 / (squares / m + Double(epsilon)).squareRoot()), meanF = Float(mean)
+            var sumDy = 0.0, sumDyN = 0.0
+            for r in 0..<rows {
+                let i = r * channels + c
+                n[i] = (xs[i] - meanF) * invStd
+                y[i] = n[i] * gammas[c] + betas[c]
+                sumDy += Double(dys[i])
+                sumDyN += Double(dys[i]) * Double(n[i])
+            }
+            (dBeta[c], dGamma[c]) = (Float(sumDy), Float(sumDyN))
+            let factor = gammas[c] * invStd / Float(rows)
+            for r in 0..<rows {
+                let i = r * channels + c
+                dx[i] = factor * (Float(rows) * dys[i] - dBeta[c] - n[i] * dGamma[c])
+            }
+        }
+
+        let results = Self.underEachInstructionSet { () -> [[UInt32]] in
+            var x = Tensor<Float>(shape: [rows, channels], scalars: xs)
+            var weight = Tensor<Float>(gammas), bias = Tensor<Float>(betas)
+            x.requiresGrad = true
+            weight.requiresGrad = true
+            bias.requiresGrad = true
+            let out = batchNormalized(x, weight: weight, bias: bias, epsilon: epsilon).output
+            out.backward(Tensor<Float>(shape: [rows, channels], scalars: dys))
+            return [out.scalars, x.grad!.scalars, weight.grad!.scalars, bias.grad!.scalars].map(Self.bits)
+        }
+        let expected = [y, dx, dGamma, dBeta].map(Self.bits)
+        for result in results {
+            for (k, name) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                #expect(result[k] == expected[k], "\(name), \(channels) channels")
+            }
+        }
+    }
 }

@@ -18,6 +18,10 @@ func runCrossover(_ options: Options) {
     }
     shapes.append(("mlp fwd", false, true, 100, 10, 10))
     shapes.append(("mlp dW", true, false, 10, 10, 100))
+    // The products of workload 4's layers (batch 256, width 64): forward, weight gradient, input gradient.
+    shapes.append(("bn fwd", false, true, 256, 64, 64))
+    shapes.append(("bn dW", true, false, 64, 64, 256))
+    shapes.append(("bn dx", false, false, 256, 64, 64))
     var results: [[String: Any]] = []
     let emit: (String) -> Void = options.json ? { log($0) } : { print($0) }
     emit(["shape", "m", "n", "k", "thr", "swift µs", "blas µs", "blas/swift", "routed"].map { pad($0, 11) }.joined())

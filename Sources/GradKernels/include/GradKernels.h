@@ -129,6 +129,40 @@ struct gl_adam_factors {
 void gl_adam(float *value, const float *grad, float *exp_avg, float *exp_avg_sq, ptrdiff_t n,
              const struct gl_adam_factors *factors, double *squared_step, double *squared_weight);
 
+// MARK: - Batch normalization of a [rows, channels] Float matrix (row-major, channels contiguous)
+
+/// Per-channel sums over the rows, in Double, each channel's terms added in row order from +0
+/// (GradTensor's Swift loop for `[N, C]` does the same, so both give the same bits):
+/// `sums[c] = Σ_r t` with `t = x[r,c]` when `center` and `other` are NULL,
+/// `t = (x[r,c] − center[c])²` when `center` is given (the difference taken in Double), and
+/// `t = x[r,c]·other[r,c]` when `other` is given. With `plain_sums`, `plain_sums[c] = Σ_r x[r,c]`
+/// in the same pass.
+void gl_channel_sums(const float *x, const float *other, const double *center, ptrdiff_t rows, ptrdiff_t channels,
+                     double *sums, double *plain_sums);
+
+/// `n = (x[r,c] − mean[c])·inv_std[c]`, stored in `normalized` (when not NULL), and
+/// `y[r,c] = n·weight[c] + bias[c]`; every operation rounded on its own.
+void gl_channel_normalize(const float *x, ptrdiff_t rows, ptrdiff_t channels, const float *mean, const float *inv_std,
+                          const float *weight, const float *bias, float *normalized, float *y);
+
+/// Batch normalization's input gradient:
+/// `dx[r,c] = factor[c]·(scale·dy[r,c] − dy_sums[c] − normalized[r,c]·dyn_sums[c])`, evaluated
+/// left to right, every operation rounded on its own.
+void gl_channel_normalize_gradient(const float *dy, const float *normalized, ptrdiff_t rows, ptrdiff_t channels,
+                                   float scale, const float *factor, const float *dy_sums, const float *dyn_sums,
+                                   float *dx);
+
+// MARK: - The heap
+
+/// Sets glibc's malloc up for a training loop, which frees and allocates the same tensors again
+/// every step: keeps up to 256 MiB of freed heap instead of handing it back to the kernel
+/// (default trim threshold 128 KiB; each step would fault in fresh zeroed pages), and serves
+/// blocks up to 32 MiB from the heap (setting the trim threshold turns off glibc's adaptive mmap
+/// threshold, under which such blocks would soon come from the heap anyway). Does nothing, and
+/// returns 0, when the user set MALLOC_TRIM_THRESHOLD_ or MALLOC_MMAP_THRESHOLD_, or off glibc;
+/// returns 1 when both settings took.
+int gl_configure_heap(void);
+
 #ifdef __cplusplus
 }
 #endif
