@@ -240,7 +240,7 @@ public enum MeanFieldTheory {
     ///
     /// The map is increasing in q, so its iterates move monotonically toward the nearest fixed
     /// point in the direction of `L(q⁰) − q⁰`; that point is bracketed by steps of ×16 (or
-    /// ÷16) and refined by bisection in log q to 1e-15 relative. q* = 0 is reported when
+    /// ÷16) and refined by Brent's method to 1e-15 relative. q* = 0 is reported when
     /// L(0) = 0 (σ_b = 0 and φ(0) = 0) and L(q) < q down to q = 1e-30·q⁰, or when the root
     /// found lies below 1e-8·q⁰ while L'(0⁺) ≤ 1 (the marginal case, tanh at σ_w = 1, where the
     /// iterates creep to 0 like 1/(2l) and L(q) − q ≈ −2q² drowns in rounding below 1e-16);
@@ -275,8 +275,8 @@ public enum MeanFieldTheory {
     /// The σ_w that puts `activation` at the edge of chaos (χ₁ = 1) for the given σ_b.
     ///
     /// χ₁(σ_w) (with q* reached from `initialLength`) is scanned on a logarithmic grid of 25
-    /// points over [0.01, 100], and the first crossing of 1 is refined by bisection in log σ_w
-    /// to 1e-12 relative. ReLU gives √2 for every σ_b, tanh with σ_b = 0 gives 1. Results are
+    /// points over [0.01, 100], and the first crossing of 1 is refined by Brent's method to
+    /// 1e-12 relative. ReLU gives √2 for every σ_b, tanh with σ_b = 0 gives 1. Results are
     /// cached per (activation, σ_b, q⁰).
     ///
     /// - Parameters:
@@ -411,25 +411,27 @@ struct ActivationModel {
         let step = 16.0
         if first > 0 {
             // Growing: the fixed point is the first length above q⁰ where L(q) ≤ q.
-            var below = start, above = start * step
-            while excess(above) > 0 {
+            var below = start, belowExcess = first, above = start * step, aboveExcess = excess(above)
+            while aboveExcess > 0 {
                 if above > 1e30 * Swift.max(start, 1) { return .diverges }
-                below = above
+                (below, belowExcess) = (above, aboveExcess)
                 above *= step
+                aboveExcess = excess(above)
             }
-            return .fixedPoint(bisect(below: below, above: above, excess))
+            return .fixedPoint(root(below, belowExcess, above, aboveExcess, excess))
         }
         // Shrinking: the fixed point is the first length below q⁰ where L(q) ≥ q.
         let zeroIsFixed = value(0) == 0 && sigmaB == 0
-        var above = start, below = start / step
-        while excess(below) < 0 {
+        var above = start, aboveExcess = first, below = start / step, belowExcess = excess(below)
+        while belowExcess < 0 {
             // With L(0) = 0, a length below 1e-30·q⁰ is 0 for every purpose.
             if zeroIsFixed && below < 1e-30 * start { return .fixedPoint(0) }
-            if below < 1e-300 { return .fixedPoint(bisect(below: 0, above: below, excess)) }
-            above = below
+            if below < 1e-300 { return .fixedPoint(root(0, excess(0), below, belowExcess, excess)) }
+            (above, aboveExcess) = (below, belowExcess)
             below /= step
+            belowExcess = excess(below)
         }
-        let root = bisect(below: below, above: above, excess)
+        let root = root(below, belowExcess, above, aboveExcess, excess)
         // At a marginal zero fixed point (tanh with σ_w = 1, σ_b = 0) L(q) − q ≈ −2q² is lost
         // to rounding below q ≈ 1e-16 and a spurious root appears there; the iterates go to 0.
         if zeroIsFixed && root < 1e-8 * start && lengthSlope(sigmaW: sigmaW, at: 0) <= 1 + 1e-9 {
@@ -438,16 +440,13 @@ struct ActivationModel {
         return .fixedPoint(root)
     }
 
-    /// The root of `excess` between `below` (where it is ≥ 0) and `above` (where it is < 0 or
-    /// ≤ 0), by bisection in log q (halving while `below` is 0), to 1e-15 relative.
-    private func bisect(below: Double, above: Double, _ excess: (Double) -> Double) -> Double {
-        var low = below, high = above
-        for _ in 0..<2000 {
-            let middle = low > 0 ? (low * high).squareRoot() : high / 2
-            if !(middle > low && middle < high) || high - low <= 1e-15 * high { break }
-            if excess(middle) >= 0 { low = middle } else { high = middle }
-        }
-        return (low + high) / 2
+    /// The root of `excess` between `below` (where it is ≥ 0) and `above` (where it is below 0,
+    /// or 0), by Brent's method, to 1e-15 relative.
+    private func root(_ below: Double, _ belowExcess: Double, _ above: Double, _ aboveExcess: Double,
+                      _ excess: (Double) -> Double) -> Double {
+        // At L(q) = q exactly on `above`, that end is the root.
+        if aboveExcess == 0 { return above }
+        return brentRoot(below, belowExcess, above, aboveExcess, tolerance: 1e-15 * above, excess).estimate
     }
 
     func chi1(sigmaW: Double, limit: LengthMapLimit) -> Double {
@@ -554,14 +553,9 @@ struct ActivationModel {
             let sigmaW = Foundation.exp(lowest + (highest - lowest) * Double(i) / Double(points - 1))
             let current = chi1(sigmaW)
             if current >= 1 {
-                var low = previous, high = sigmaW, lowChi1 = previousChi1, highChi1 = current
-                while high - low > 1e-12 * high {
-                    let middle = (low * high).squareRoot()
-                    if !(middle > low && middle < high) { break }
-                    let value = chi1(middle)
-                    if value >= 1 { (high, highChi1) = (middle, value) } else { (low, lowChi1) = (middle, value) }
-                }
-                return EdgeOfChaos(sigmaW: (low + high) / 2, chi1Below: lowChi1, chi1Above: highChi1)
+                let r = brentRoot(previous, previousChi1 - 1, sigmaW, current - 1, tolerance: 1e-12 * sigmaW) { chi1($0) - 1 }
+                return EdgeOfChaos(sigmaW: (r.negative.x + r.nonnegative.x) / 2,
+                                   chi1Below: r.negative.f + 1, chi1Above: r.nonnegative.f + 1)
             }
             (previous, previousChi1) = (sigmaW, current)
         }

@@ -228,6 +228,20 @@ private func doubleFactorial(_ n: Int) -> Double {
         #expect(try MeanFieldTheory.edgeOfChaos(activation: .relu)?.isContinuous == true)
     }
 
+    @Test func edgeOfChaosIsWhereChi1CrossesOne() throws {
+        // Brent's method ends on a bracket: χ₁ below 1 on one side, at or above it on the other,
+        // and χ₁ computed afresh at the reported σ_w is 1.
+        for sigmaB in [0.0, 0.3, 1.0] {
+            let edge = try #require(try MeanFieldTheory.edgeOfChaos(activation: .tanh, sigmaB: sigmaB))
+            #expect(edge.chi1Below < 1 && edge.chi1Above >= 1, "σ_b \(sigmaB): \(edge)")
+            guard case .fixedPoint(let q) = try MeanFieldTheory.lengthLimit(activation: .tanh, sigmaW: edge.sigmaW, sigmaB: sigmaB),
+                  q > 0 else { continue }
+            let chi1 = MeanFieldTheory.gradientGain(activation: .tanh, sigmaW: edge.sigmaW, length: q)
+            #expect(isClose(chi1, 1, rtol: 1e-9), "σ_b \(sigmaB): χ₁ = \(chi1) at σ_w = \(edge.sigmaW)")
+        }
+        #expect(isClose(try MeanFieldTheory.criticalSigmaW(activation: .tanh) ?? .nan, 1, rtol: 1e-10))
+    }
+
     @Test func correlationDepthScaleDivergesAtTheEdgeOfChaos() throws {
         let sigmaB = 0.3
         let critical = try #require(try MeanFieldTheory.criticalSigmaW(activation: .tanh, sigmaB: sigmaB))
