@@ -33,33 +33,36 @@ public enum ModelGradientCheckError: Error, Equatable, Sendable, CustomStringCon
 /// largest error over that bound, so the parameter passes when `worstRatio ≤ 1`. Non-finite
 /// numbers (a NaN gradient) are encoded in JSON as the strings "inf", "-inf" and "nan".
 public struct ParameterGradientCheck: Codable, Sendable, Equatable, CustomStringConvertible {
-    /// The parameter's name in the model (`0.weight`).
-    public let name: String
-    /// The parameter's shape.
-    public let shape: [Int]
+    /// The figures of the comparison, as GradTensor's `checkGradients` reports them for a tensor.
+    let entry: GradientCheckEntry
     /// Elements in the parameter.
     public let elementCount: Int
     /// Elements compared (all, or a seeded sample).
     public let checkedElementCount: Int
+
+    /// The parameter's name in the model (`0.weight`).
+    public var name: String { entry.name }
+    /// The parameter's shape.
+    public var shape: [Int] { entry.shape }
     /// Largest `|analytic − numeric|` over the checked elements.
-    public let maxAbsoluteError: Double
+    public var maxAbsoluteError: Double { entry.maxAbsoluteError }
     /// Largest `|analytic − numeric| / max(|analytic|, |numeric|)` (0 where both are 0).
-    public let maxRelativeError: Double
+    public var maxRelativeError: Double { entry.maxRelativeError }
     /// Largest `|numeric|`: a check of an all-zero gradient proves little.
-    public let maxNumericMagnitude: Double
+    public var maxNumericMagnitude: Double { entry.maxNumericMagnitude }
     /// Largest error over its tolerance bound; infinite when a gradient is NaN or infinite.
-    public let worstRatio: Double
+    public var worstRatio: Double { entry.worstRatio }
     /// Multi-index of the element with the largest `worstRatio` (`[]` for a scalar).
-    public let worstIndex: [Int]
+    public var worstIndex: [Int] { entry.worstIndex }
     /// The autodiff gradient at `worstIndex` (0 where autodiff gave none).
-    public let worstAnalytic: Double
+    public var worstAnalytic: Double { entry.worstAnalytic }
     /// The central-difference gradient at `worstIndex`.
-    public let worstNumeric: Double
+    public var worstNumeric: Double { entry.worstNumeric }
     /// Whether autodiff produced any gradient for this parameter (an unused one gets none).
-    public let hasAnalyticGradient: Bool
+    public var hasAnalyticGradient: Bool { entry.hasAnalyticGradient }
 
     /// Whether every checked element is within tolerance.
-    public var passed: Bool { worstRatio <= 1 }
+    public var passed: Bool { entry.passed }
 
     public var description: String {
         "\(name) \(shape): max abs error \(maxAbsoluteError), max rel error \(maxRelativeError), "
@@ -82,18 +85,12 @@ public struct ParameterGradientCheck: Codable, Sendable, Equatable, CustomString
         maxRelativeError: Double, maxNumericMagnitude: Double, worstRatio: Double, worstIndex: [Int],
         worstAnalytic: Double, worstNumeric: Double, hasAnalyticGradient: Bool
     ) {
-        self.name = name
-        self.shape = shape
+        self.entry = GradientCheckEntry(
+            name: name, shape: shape, maxAbsoluteError: maxAbsoluteError, maxRelativeError: maxRelativeError,
+            maxNumericMagnitude: maxNumericMagnitude, worstRatio: worstRatio, worstIndex: worstIndex,
+            worstAnalytic: worstAnalytic, worstNumeric: worstNumeric, hasAnalyticGradient: hasAnalyticGradient)
         self.elementCount = elementCount
         self.checkedElementCount = checkedElementCount
-        self.maxAbsoluteError = maxAbsoluteError
-        self.maxRelativeError = maxRelativeError
-        self.maxNumericMagnitude = maxNumericMagnitude
-        self.worstRatio = worstRatio
-        self.worstIndex = worstIndex
-        self.worstAnalytic = worstAnalytic
-        self.worstNumeric = worstNumeric
-        self.hasAnalyticGradient = hasAnalyticGradient
     }
 
     public init(from decoder: Decoder) throws {
@@ -321,42 +318,20 @@ public struct ModelGradientCheck: Sendable {
             if let limit = maximumElementsPerParameter, limit < count {
                 indices = Array(generator.permutation(count).prefix(limit)).sorted()
             }
-            var maxAbsolute = 0.0, maxRelative = 0.0, maxNumeric = 0.0
-            var worstRatio = -1.0, worst = 0, worstAnalytic = 0.0, worstNumeric = 0.0
-            for i in indices {
-                let original = parameter.value.withUnsafeBufferPointer { $0[i] }
-                parameter.update { $0[i] = original + step }
-                let plus = evaluate()
-                parameter.update { $0[i] = original - step }
-                let minus = evaluate()
-                parameter.update { $0[i] = original }
-                let numeric = (plus - minus) / (2 * step)
-                let difference = Swift.abs(a[i] - numeric)
-                let scale = Swift.max(Swift.abs(a[i]), Swift.abs(numeric))
-                let ratio = difference == 0 ? 0
-                    : difference.isFinite ? difference / (absoluteTolerance + relativeTolerance * scale) : .infinity
-                maxAbsolute = Swift.max(maxAbsolute, difference.isNaN ? .infinity : difference)
-                if scale > 0 || !difference.isFinite {
-                    maxRelative = Swift.max(maxRelative, difference.isFinite ? difference / scale : .infinity)
-                }
-                maxNumeric = Swift.max(maxNumeric, Swift.abs(numeric))
-                if ratio > worstRatio {
-                    worstRatio = ratio
-                    worst = i
-                    worstAnalytic = a[i]
-                    worstNumeric = numeric
-                }
-            }
-            var index: [Int] = []
-            if count > 0 {
-                var rest = worst
-                for size in parameter.shape.reversed() { index.insert(rest % size, at: 0); rest /= size }
-            }
+            // Make the storage the parameter's own (copy-on-write, as `update` does) so that the
+            // perturbations reach it and nothing else that shared it.
+            parameter.update { _ in }
+            var comparison = CentralDifferenceComparison(relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance)
+            comparison.add(parameter.value, analytic: a, at: indices, step: step, evaluate: evaluate)
+            // A NaN or infinite error counts as an infinite relative error even where
+            // max(|analytic|, |numeric|) is not positive (a NaN gradient).
+            let maxRelative = comparison.maxAbsoluteError.isFinite ? comparison.maxRelativeError : .infinity
             entries.append((position, ParameterGradientCheck(
                 name: name, shape: parameter.shape, elementCount: count, checkedElementCount: indices.count,
-                maxAbsoluteError: maxAbsolute, maxRelativeError: maxRelative, maxNumericMagnitude: maxNumeric,
-                worstRatio: Swift.max(worstRatio, 0), worstIndex: index, worstAnalytic: worstAnalytic,
-                worstNumeric: worstNumeric, hasAnalyticGradient: gradient != nil)))
+                maxAbsoluteError: comparison.maxAbsoluteError, maxRelativeError: maxRelative,
+                maxNumericMagnitude: comparison.maxNumericMagnitude, worstRatio: comparison.worstRatio,
+                worstIndex: comparison.worstIndex(in: parameter.shape), worstAnalytic: comparison.worstAnalytic,
+                worstNumeric: comparison.worstNumeric, hasAnalyticGradient: gradient != nil)))
         }
         let sorted = entries.sorted { $0.1.worstRatio != $1.1.worstRatio ? $0.1.worstRatio > $1.1.worstRatio : $0.0 < $1.0 }
         return ModelGradientCheckReport(

@@ -5,7 +5,7 @@
 /// An element passes when `|analytic − numeric| ≤ absoluteTolerance + relativeTolerance ·
 /// max(|analytic|, |numeric|)`; `worstRatio` is the largest `|analytic − numeric|` divided by
 /// that bound over all elements, so the tensor passes when `worstRatio ≤ 1`.
-public struct GradientCheckEntry: Sendable, CustomStringConvertible {
+public struct GradientCheckEntry: Sendable, Equatable, CustomStringConvertible {
     /// The input's position (`"input 0"`) or the parameter's name (`"0.weight"`).
     public let name: String
     /// The tensor's shape.
@@ -26,6 +26,23 @@ public struct GradientCheckEntry: Sendable, CustomStringConvertible {
     public let worstNumeric: Double
     /// Whether autodiff produced a gradient for this tensor at all (an unused input gets none).
     public let hasAnalyticGradient: Bool
+
+    /// An entry from its figures (as `checkGradients` reports them, or as read back from a file).
+    public init(
+        name: String, shape: [Int], maxAbsoluteError: Double, maxRelativeError: Double, maxNumericMagnitude: Double,
+        worstRatio: Double, worstIndex: [Int], worstAnalytic: Double, worstNumeric: Double, hasAnalyticGradient: Bool
+    ) {
+        self.name = name
+        self.shape = shape
+        self.maxAbsoluteError = maxAbsoluteError
+        self.maxRelativeError = maxRelativeError
+        self.maxNumericMagnitude = maxNumericMagnitude
+        self.worstRatio = worstRatio
+        self.worstIndex = worstIndex
+        self.worstAnalytic = worstAnalytic
+        self.worstNumeric = worstNumeric
+        self.hasAnalyticGradient = hasAnalyticGradient
+    }
 
     /// Whether every element is within tolerance.
     public var passed: Bool { worstRatio <= 1 }
@@ -131,39 +148,122 @@ public func checkGradients(
 
     var entries: [GradientCheckEntry] = []
     for ((name, t), grad) in zip(tensors, analytic) {
-        let p = t.storage.pointer
-        let a = grad?.scalars ?? [Double](repeating: 0, count: t.count)
-        var maxAbs = 0.0, maxRel = 0.0, maxNumeric = 0.0
-        var worstRatio = -1.0, worst = 0, worstA = 0.0, worstN = 0.0
-        for i in 0..<t.count {
-            let original = p[i]
-            p[i] = original + step
-            let plus = evaluate()
-            p[i] = original - step
-            let minus = evaluate()
-            p[i] = original
-            let numeric = (plus - minus) / (2 * step)
-            let difference = Swift.abs(a[i] - numeric)
-            let scale = Swift.max(Swift.abs(a[i]), Swift.abs(numeric))
-            let ratio = difference == 0 ? 0
-                : difference.isFinite ? difference / (absoluteTolerance + relativeTolerance * scale) : .infinity
-            maxAbs = Swift.max(maxAbs, difference.isNaN ? .infinity : difference)
-            if scale > 0 { maxRel = Swift.max(maxRel, difference.isFinite ? difference / scale : .infinity) }
-            maxNumeric = Swift.max(maxNumeric, Swift.abs(numeric))
-            if ratio > worstRatio {
-                worstRatio = ratio
-                worst = i; worstA = a[i]; worstN = numeric
-            }
-        }
-        var index: [Int] = []
-        if t.count > 0 {
-            var rest = worst
-            for d in t.shape.reversed() { index.insert(rest % d, at: 0); rest /= d }
-        }
+        var comparison = CentralDifferenceComparison(relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance)
+        comparison.add(t, analytic: grad?.scalars ?? [Double](repeating: 0, count: t.count), at: 0..<t.count,
+                       step: step, evaluate: evaluate)
         entries.append(GradientCheckEntry(
-            name: name, shape: t.shape, maxAbsoluteError: maxAbs, maxRelativeError: maxRel,
-            maxNumericMagnitude: maxNumeric, worstRatio: Swift.max(worstRatio, 0), worstIndex: index,
-            worstAnalytic: worstA, worstNumeric: worstN, hasAnalyticGradient: grad != nil))
+            name: name, shape: t.shape, maxAbsoluteError: comparison.maxAbsoluteError,
+            maxRelativeError: comparison.maxRelativeError, maxNumericMagnitude: comparison.maxNumericMagnitude,
+            worstRatio: comparison.worstRatio, worstIndex: comparison.worstIndex(in: t.shape),
+            worstAnalytic: comparison.worstAnalytic, worstNumeric: comparison.worstNumeric, hasAnalyticGradient: grad != nil))
     }
     return GradientCheckReport(entries: entries, step: step)
+}
+
+/// The central-difference derivative `(f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h` of a scalar function
+/// with respect to one element of a `Double` tensor's storage.
+///
+/// Writes `x + h`, then `x − h` into element `element` (a flat, row-major position) of
+/// `tensor`'s storage, calls `evaluate` after each, and writes `x` back. The writes go straight
+/// to the storage, so every tensor that shares it (the copies `evaluate` reads, a parameter's
+/// `value`) sees them; autodiff records nothing.
+///
+/// - Parameters:
+///   - evaluate: the scalar function, reading the current values of `tensor`.
+///   - element: the flat position, in `0..<tensor.count`.
+///   - tensor: the tensor whose storage is perturbed.
+///   - step: the finite-difference step `h`.
+public func centralDifference(
+    of evaluate: () -> Double, element: Int, of tensor: Tensor<Double>, step: Double
+) -> Double {
+    precondition(element >= 0 && element < tensor.count,
+                 "centralDifference: element \(element) out of range for shape \(tensor.shape)")
+    let p = tensor.storage.pointer
+    let original = p[element]
+    p[element] = original + step
+    let plus = evaluate()
+    p[element] = original - step
+    let minus = evaluate()
+    p[element] = original
+    return (plus - minus) / (2 * step)
+}
+
+/// A running comparison of autodiff derivatives with central differences, element by element:
+/// the figures of a `GradientCheckEntry` (and of GradDoctor's per-parameter check).
+///
+/// An element passes when `|analytic − numeric| ≤ absoluteTolerance + relativeTolerance ·
+/// max(|analytic|, |numeric|)`; `worstRatio` is the largest error over that bound.
+public struct CentralDifferenceComparison: Sendable {
+    /// Allowed error relative to `max(|analytic|, |numeric|)`.
+    public let relativeTolerance: Double
+    /// Allowed error near zero.
+    public let absoluteTolerance: Double
+    /// Largest `|analytic − numeric|` so far (infinite for a NaN).
+    public private(set) var maxAbsoluteError = 0.0
+    /// Largest `|analytic − numeric| / max(|analytic|, |numeric|)` over the elements where that
+    /// scale is positive (0 where both are 0).
+    public private(set) var maxRelativeError = 0.0
+    /// Largest `|numeric|` so far.
+    public private(set) var maxNumericMagnitude = 0.0
+    /// Flat position of the element with the largest error over its bound (0 before any).
+    public private(set) var worstPosition = 0
+    /// The autodiff derivative at `worstPosition`.
+    public private(set) var worstAnalytic = 0.0
+    /// The central-difference derivative at `worstPosition`.
+    public private(set) var worstNumeric = 0.0
+    /// The largest ratio so far; below every real ratio (≥ 0) before the first element.
+    private var largestRatio = -1.0
+
+    /// Largest error over its tolerance bound (0 before any element); infinite when a derivative
+    /// is NaN or infinite.
+    public var worstRatio: Double { Swift.max(largestRatio, 0) }
+
+    /// An empty comparison under the given tolerances.
+    public init(relativeTolerance: Double, absoluteTolerance: Double) {
+        self.relativeTolerance = relativeTolerance
+        self.absoluteTolerance = absoluteTolerance
+    }
+
+    /// Adds one element: its autodiff derivative, its central difference and its flat position.
+    public mutating func add(analytic: Double, numeric: Double, at position: Int) {
+        let difference = Swift.abs(analytic - numeric)
+        let scale = Swift.max(Swift.abs(analytic), Swift.abs(numeric))
+        let ratio = difference == 0 ? 0
+            : difference.isFinite ? difference / (absoluteTolerance + relativeTolerance * scale) : .infinity
+        maxAbsoluteError = Swift.max(maxAbsoluteError, difference.isNaN ? .infinity : difference)
+        if scale > 0 { maxRelativeError = Swift.max(maxRelativeError, difference.isFinite ? difference / scale : .infinity) }
+        maxNumericMagnitude = Swift.max(maxNumericMagnitude, Swift.abs(numeric))
+        if ratio > largestRatio {
+            largestRatio = ratio
+            worstPosition = position; worstAnalytic = analytic; worstNumeric = numeric
+        }
+    }
+
+    /// Adds the elements `indices` of `tensor`, in order: `analytic[i]` against
+    /// `centralDifference(of: evaluate, element: i, of: tensor, step: step)` (two calls of
+    /// `evaluate` per element, with `tensor`'s storage perturbed in place).
+    ///
+    /// - Parameters:
+    ///   - tensor: the tensor whose storage is perturbed, one element at a time.
+    ///   - analytic: the autodiff derivatives, one per element of `tensor`.
+    ///   - indices: the flat positions to compare.
+    ///   - step: the finite-difference step `h`.
+    ///   - evaluate: the scalar function, reading the current values of `tensor`.
+    public mutating func add(
+        _ tensor: Tensor<Double>, analytic: [Double], at indices: some Sequence<Int>, step: Double, evaluate: () -> Double
+    ) {
+        precondition(analytic.count == tensor.count,
+                     "CentralDifferenceComparison: \(analytic.count) derivatives for shape \(tensor.shape)")
+        for i in indices {
+            add(analytic: analytic[i], numeric: centralDifference(of: evaluate, element: i, of: tensor, step: step), at: i)
+        }
+    }
+
+    /// `worstPosition` as a multi-index into `shape` (`[]` for a scalar or an empty shape).
+    public func worstIndex(in shape: [Int]) -> [Int] {
+        guard shape.reduce(1, *) > 0 else { return [] }
+        var index: [Int] = [], rest = worstPosition
+        for d in shape.reversed() { index.insert(rest % d, at: 0); rest /= d }
+        return index
+    }
 }

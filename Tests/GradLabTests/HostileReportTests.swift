@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import GradLab
 import GradTestSupport
 import Testing
@@ -80,74 +77,15 @@ enum HostileFiles {
     }
 
     /// Runs `gradlab` with `arguments` in the working folder `cwd`.
-    static func gradlab(_ arguments: [String], in cwd: URL) throws -> (status: Int32, stdout: String, stderr: String) {
-        try run(CLITests.executable, arguments, in: cwd, timeout: 300)
+    static func gradlab(_ arguments: [String], in cwd: URL) throws -> ProcessOutput {
+        let output = try runProcess(CLITests.executable, arguments, in: cwd, timeout: 300)
+        return finished(output, "\(CLITests.executable.lastPathComponent) \(arguments.first ?? "")", timeout: 300)
     }
 
-    /// Runs `executable`, stdout and stderr to files (Chromium writes a lot to stderr), killed
-    /// after `timeout` seconds.
-    static func run(_ executable: URL, _ arguments: [String], in cwd: URL? = nil, environment: [String: String]? = nil,
-                    timeout: Double) throws -> (status: Int32, stdout: String, stderr: String) {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gradlab-hostile-io-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let out = scratch.appendingPathComponent("stdout"), err = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let cwd { process.currentDirectoryURL = cwd }
-        if let environment { process.environment = environment }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        let done = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in done.signal() }
-        try process.run()
-        if done.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            _ = done.wait(timeout: .now() + 5)
-            Issue.record("\(executable.lastPathComponent) \(arguments.first ?? "") did not finish within \(Int(timeout)) s")
-        }
-        return (process.terminationStatus, String(decoding: (try? Data(contentsOf: out)) ?? Data(), as: UTF8.self),
-                String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self))
-    }
-
-    /// The elements, attributes and own texts of an XHTML page or SVG image, read by Foundation's
-    /// XML parser (the report and charts are written to parse as XML).
-    struct Markup {
-        var elements: [(name: String, attributes: [String: String], text: String)] = []
-        var error: String?
-
-        /// The own text of every element named `name`.
-        func texts(_ name: String) -> [String] { elements.filter { $0.name == name }.map(\.text) }
-    }
-
-    static func parse(_ markup: String) -> Markup {
-        final class Collector: NSObject, XMLParserDelegate {
-            var result = Markup()
-            var open: [Int] = []
-            func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                        qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
-                result.elements.append((elementName, attributeDict, ""))
-                open.append(result.elements.count - 1)
-            }
-            func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
-                _ = open.popLast()
-            }
-            func parser(_ parser: XMLParser, foundCharacters string: String) {
-                if let index = open.last { result.elements[index].text += string }
-            }
-            func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
-                result.error = "line \(parser.lineNumber), column \(parser.columnNumber): \(parseError)"
-            }
-        }
-        let parser = XMLParser(data: Data(markup.utf8))
-        let collector = Collector()
-        parser.delegate = collector
-        if !parser.parse() && collector.result.error == nil { collector.result.error = "parse failed" }
-        return collector.result
+    /// `output`, with an issue recorded when the process ran out of time.
+    static func finished(_ output: ProcessOutput, _ what: String, timeout: Double) -> ProcessOutput {
+        if output.timedOut { Issue.record("\(what) did not finish within \(Int(timeout)) s") }
+        return output
     }
 
     /// The elements a page or chart of GradLab may hold; anything else (`script`, `img`,
@@ -162,8 +100,8 @@ enum HostileFiles {
     /// no event-handler or `style` attribute, no link but to an anchor of the page (or, for
     /// `relativeLinks`, a relative path without a scheme), and no class but plain words.
     static func expectOnlyOwnMarkup(_ markup: String, _ what: String, relativeLinks: Bool = false,
-                                    sourceLocation: SourceLocation = #_sourceLocation) -> Markup {
-        let parsed = parse(markup)
+                                    sourceLocation: SourceLocation = #_sourceLocation) -> ParsedMarkup {
+        let parsed = parseMarkup(markup)
         #expect(parsed.error == nil, "\(what) is not well-formed: \(parsed.error ?? "")", sourceLocation: sourceLocation)
         #expect(!parsed.elements.isEmpty, "\(what): nothing parsed", sourceLocation: sourceLocation)
         let foreign = Set(parsed.elements.map(\.name)).subtracting(allowedElements)
@@ -188,38 +126,21 @@ enum HostileFiles {
     }
 }
 
-/// Headless Chromium (`/usr/bin/chromium`, installed by `.ci/run`): loads a page or an SVG
-/// image and returns the DOM it ended with and every console line.
+/// Headless Chromium (`/usr/bin/chromium`, installed by `.ci/run`) for the hostile tests:
+/// loads a page or an SVG image and checks that no payload ran.
 enum HostileChromium {
-    static let executable: URL? = ["chromium", "chromium-browser", "google-chrome"].lazy.compactMap { name -> URL? in
-        for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(folder)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
-        }
-        return nil
-    }.first
-    static var available: Bool { executable != nil }
+    static var available: Bool { HeadlessChromium.available }
 
-    /// Loads `page` (a `file:` URL) with console logging on.
+    /// Loads `page` (a `file:` URL) with console logging on, expecting Chromium to exit cleanly.
     ///
     /// - Returns: the serialized DOM after the load (`--dump-dom`) and the console's lines:
     ///   every message (`:CONSOLE`), uncaught exception, and resource refused by the page's
     ///   Content-Security-Policy.
     static func load(_ page: URL) throws -> (dom: String, console: [String]) {
-        let executable = try #require(executable)
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("gradlab-hostile-chromium-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: profile) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOME"] = profile.path
-        let result = try HostileFiles.run(executable, [
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-            "--user-data-dir=\(profile.path)", "--enable-logging=stderr", "--v=0", "--dump-dom", page.absoluteString,
-        ], environment: environment, timeout: 120)
+        let loaded = try HeadlessChromium.load(page)
+        let result = HostileFiles.finished(loaded.output, "chromium --headless", timeout: 120)
         #expect(result.status == 0, "chromium exited \(result.status): \(result.stderr.suffix(1500))")
-        let console = result.stderr.split(separator: "\n").map(String.init).filter {
-            $0.contains(":CONSOLE") || $0.contains("Uncaught") || $0.contains("Refused to") || $0.contains("Failed to load resource")
-        }
-        return (result.stdout, console)
+        return (loaded.dom, loaded.console)
     }
 
     /// Loads `page` and expects that no payload ran: no marker (`PWNED`, built at run time by

@@ -1,4 +1,5 @@
 import GradReport
+import GradTestSupport
 import Testing
 
 @Suite("Heat maps, grid charts and colour scales")

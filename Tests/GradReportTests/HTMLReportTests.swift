@@ -2,6 +2,7 @@ import Foundation
 import GradDoctor
 import GradNN
 import GradReport
+import GradTestSupport
 import Testing
 
 /// An error whose description is hostile markup, as a failed rerun might report it.

@@ -4,6 +4,7 @@ import GradNN
 import GradOptim
 import GradReport
 import GradTensor
+import GradTestSupport
 import Testing
 
 /// Monitor records for the report's tests, built through their JSON form (the record types'
