@@ -19,7 +19,10 @@ public struct SVGDocument: Sendable {
     public var title: String
     /// The font family of all text.
     public var fontFamily = "DejaVu Sans, Helvetica, Arial, sans-serif"
-    private var body: [String] = []
+    /// The elements so far, one per line.
+    private var body = ""
+    /// The number of elements appended so far.
+    public private(set) var elementCount = 0
 
     /// An empty image of the given size.
     ///
@@ -63,7 +66,7 @@ public struct SVGDocument: Sendable {
         var attributes = [("x1", a), ("y1", b), ("x2", c), ("y2", d), ("stroke", stroke), ("stroke-width", w)]
         if let dash { attributes.append(("stroke-dasharray", dash)) }
         if let className { attributes.append(("class", className)) }
-        body.append(element("line", attributes))
+        appendElement("line", attributes)
     }
 
     /// Appends an open polyline through `points` (points with a non-finite coordinate are
@@ -87,7 +90,7 @@ public struct SVGDocument: Sendable {
                           ("stroke-width", w), ("stroke-linejoin", "round"), ("stroke-linecap", "round")]
         if let dash { attributes.append(("stroke-dasharray", dash)) }
         if let className { attributes.append(("class", className)) }
-        body.append(element("polyline", attributes, tooltip: tooltip))
+        appendElement("polyline", attributes, tooltip: tooltip)
     }
 
     /// Appends a rectangle.
@@ -110,7 +113,7 @@ public struct SVGDocument: Sendable {
         var attributes = [("x", a), ("y", b), ("width", c), ("height", d), ("fill", fill)]
         if let stroke { attributes += [("stroke", stroke), ("stroke-width", w)] }
         if let className { attributes.append(("class", className)) }
-        body.append(element("rect", attributes, tooltip: tooltip))
+        appendElement("rect", attributes, tooltip: tooltip)
     }
 
     /// Appends a circle.
@@ -129,7 +132,7 @@ public struct SVGDocument: Sendable {
         var attributes = [("cx", a), ("cy", b), ("r", c), ("fill", fill)]
         if let stroke { attributes.append(("stroke", stroke)) }
         if let className { attributes.append(("class", className)) }
-        body.append(element("circle", attributes, tooltip: tooltip))
+        appendElement("circle", attributes, tooltip: tooltip)
     }
 
     /// Appends a text label.
@@ -154,14 +157,12 @@ public struct SVGDocument: Sendable {
         if bold { attributes.append(("font-weight", "bold")) }
         if rotation != 0, let r = svgNumber(rotation) { attributes.append(("transform", "rotate(\(r) \(a) \(b))")) }
         if let className { attributes.append(("class", className)) }
-        var out = "<text" + attributes.map { " \($0.0)=\"\(escapeMarkup($0.1))\"" }.joined() + ">"
-        if let tooltip { out += "<title>\(escapeMarkup(tooltip))</title>" }
-        out += escapeMarkup(text) + "</text>"
-        body.append(out)
+        openElement("text", attributes)
+        body += ">"
+        if let tooltip { appendTitle(tooltip) }
+        body += escapeMarkup(text)
+        body += "</text>\n"
     }
-
-    /// The number of elements appended so far.
-    public var elementCount: Int { body.count }
 
     /// The finished image: an `<svg>` element with `xmlns`, `width`, `height`, `viewBox`, a
     /// `<title>`, a white background and the elements in order.
@@ -171,14 +172,42 @@ public struct SVGDocument: Sendable {
         out += " role=\"img\" aria-label=\"\(escapeMarkup(title))\" font-family=\"\(escapeMarkup(fontFamily))\">\n"
         out += "<title>\(escapeMarkup(title))</title>\n"
         out += "<rect x=\"0\" y=\"0\" width=\"\(w)\" height=\"\(h)\" fill=\"#ffffff\"/>\n"
-        for item in body { out += item + "\n" }
+        out += body
         return out + "</svg>"
     }
 
-    private func element(_ name: String, _ attributes: [(String, String)], tooltip: String? = nil) -> String {
-        let attrs = attributes.map { " \($0.0)=\"\(escapeMarkup($0.1))\"" }.joined()
-        guard let tooltip else { return "<\(name)\(attrs)/>" }
-        return "<\(name)\(attrs)><title>\(escapeMarkup(tooltip))</title></\(name)>"
+    /// Writes `<name attributes` (attribute values escaped), counting one element more.
+    private mutating func openElement(_ name: String, _ attributes: [(String, String)]) {
+        elementCount += 1
+        body += "<"
+        body += name
+        for (key, value) in attributes {
+            body += " "
+            body += key
+            body += "=\""
+            body += escapeMarkup(value)
+            body += "\""
+        }
+    }
+
+    private mutating func appendTitle(_ tooltip: String) {
+        body += "<title>"
+        body += escapeMarkup(tooltip)
+        body += "</title>"
+    }
+
+    /// Writes an element with its attributes, and a `<title>` child when there is a tooltip.
+    private mutating func appendElement(_ name: String, _ attributes: [(String, String)], tooltip: String? = nil) {
+        openElement(name, attributes)
+        guard let tooltip else {
+            body += "/>\n"
+            return
+        }
+        body += ">"
+        appendTitle(tooltip)
+        body += "</"
+        body += name
+        body += ">\n"
     }
 }
 
