@@ -87,9 +87,12 @@ public enum Sweep {
         entries.enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
     }
 
-    /// Whether the entry's folder holds a finished run.
+    /// Whether the entry's folder holds a finished run: a readable `summary.json` of a run that
+    /// was not interrupted (a run stopped by Ctrl-C is run again when the sweep resumes).
     public static func isFinished(_ entry: SweepEntry, in folder: RunFolder) -> Bool {
-        FileManager.default.fileExists(atPath: folder.url.appendingPathComponent(entry.folderName).appendingPathComponent("summary.json").path)
+        let run = RunFolder(unchecked: folder.url.appendingPathComponent(entry.folderName))
+        guard let summary = try? run.readJSON(RunSummary.self, from: "summary.json") else { return false }
+        return summary.status != .interrupted
     }
 
     /// Prepares an unfinished entry's folder: removes what a killed earlier attempt left, then

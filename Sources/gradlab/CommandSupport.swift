@@ -73,12 +73,18 @@ func setFileSizeLimit(_ text: String) {
 /// Set by SIGINT: the running command stops after the current step and writes what it has.
 nonisolated(unsafe) var interruptRequested: sig_atomic_t = 0
 
-/// Installs the Ctrl-C handler (the first Ctrl-C stops cleanly; a second one kills).
+/// Installs the Ctrl-C handler (the first Ctrl-C stops cleanly; a second one kills), and
+/// unblocks SIGINT, which a process inherits blocked from a parent that blocked it (a test
+/// runner's thread does): otherwise Ctrl-C would stay pending and never stop the command.
 func installInterruptHandler() {
     signal(SIGINT) { _ in
         if interruptRequested != 0 { _exit(130) }
         interruptRequested = 1
     }
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 /// Progress on stderr: a bar with ETA on a terminal, a plain line every 10% otherwise.

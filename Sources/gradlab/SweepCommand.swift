@@ -3,7 +3,7 @@ import Foundation
 import GradLab
 
 /// `gradlab sweep SPEC --grid '...'`: every combination × seeds, each run in its own folder,
-/// in parallel processes, resumable and shardable, then the summary table and phase diagram.
+/// on parallel threads, resumable and shardable, then the summary table and phase diagram.
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep", abstract: "Train every combination of a grid of settings (resumable, parallel, shardable).",
@@ -23,7 +23,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Runs per combination, with seeds spec.seed + 0, 1, ...")
     var seeds = 1
 
-    @Option(help: "Runs in parallel (processes).")
+    @Option(help: "Runs in parallel (threads of this process).")
     var jobs = 1
 
     @Option(help: "Run only shard I of N (1-based), e.g. 2/4.")
@@ -61,21 +61,7 @@ struct SweepCommand: ParsableCommand {
             installInterruptHandler()
             let todo = mine.filter { !Sweep.isFinished($0, in: folder) }
             printError("sweep: \(all.count) runs, \(mine.count) in this shard, \(mine.count - todo.count) already finished")
-            var failures: [String] = []
-            if jobs == 1 {
-                for (i, entry) in todo.enumerated() where interruptRequested == 0 {
-                    let runFolder = try Sweep.prepare(entry, in: folder)
-                    printError("[\(i + 1)/\(todo.count)] \(entry.folderName)")
-                    let progress = ProgressPrinter(label: entry.folderName, totalEpochs: entry.spec.train.epochs, quiet: true)
-                    do {
-                        _ = try SpecRun.train(entry.spec, folder: runFolder, progress: progress)
-                    } catch {
-                        failures.append("\(entry.folderName): \(error)")
-                    }
-                }
-            } else {
-                failures = try runInProcesses(todo, folder: folder)
-            }
+            let failures = runInThreads(todo, folder: folder)
             let results = Sweep.results(all, in: folder)
             let text = try Sweep.writeSummary(grid: grid, entries: all, results: results, folder: folder, title: "Sweep of \(base.name)")
             if output.json {
@@ -91,37 +77,66 @@ struct SweepCommand: ParsableCommand {
         }
     }
 
-    /// Runs each entry as `gradlab train` in a child process, at most `jobs` at a time.
-    func runInProcesses(_ entries: [SweepEntry], folder: RunFolder) throws -> [String] {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var pending = entries[...]
-        var running: [(Process, SweepEntry)] = []
-        var failures: [String] = []
-        while (!pending.isEmpty && interruptRequested == 0) || !running.isEmpty {
-            while running.count < jobs, interruptRequested == 0, let entry = pending.popFirst() {
-                let runFolder = try Sweep.prepare(entry, in: folder)
-                let process = Process()
-                process.executableURL = executable
-                process.arguments = ["train", runFolder.file("spec.yaml").path, "--out", runFolder.url.path, "--quiet"]
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                running.append((process, entry))
-                printError("started \(entry.folderName)")
-            }
-            Thread.sleep(forTimeInterval: 0.01)
-            running.removeAll { process, entry in
-                guard !process.isRunning else {
-                    if interruptRequested != 0 { process.interrupt() }
-                    return false
+    /// Trains the entries in this process on `jobs` threads, each taking the next entry as it
+    /// finishes one, and returns the failures in the entries' order.
+    ///
+    /// Runs are independent (their own model, generator, optimizer and folder; autodiff's
+    /// recording switch is per thread), so a run's results do not depend on `jobs`. Threads
+    /// rather than child processes: a child spent about a third of a small run starting up
+    /// (loading the binary, Swift's type metadata, parsing its spec again).
+    func runInThreads(_ entries: [SweepEntry], folder: RunFolder) -> [String] {
+        let queue = SweepQueue(count: entries.count)
+        let work = { @Sendable in
+            while interruptRequested == 0, let i = queue.take() {
+                let entry = entries[i]
+                printError(jobs == 1 ? "[\(i + 1)/\(entries.count)] \(entry.folderName)" : "started \(entry.folderName)")
+                do {
+                    let runFolder = try Sweep.prepare(entry, in: folder)
+                    let progress = ProgressPrinter(label: entry.folderName, totalEpochs: entry.spec.train.epochs, quiet: true)
+                    _ = try SpecRun.train(entry.spec, folder: runFolder, progress: progress)
+                } catch {
+                    queue.fail(i, "\(entry.folderName): \(error)")
                 }
-                let status = process.terminationStatus
-                // 1 is a run that went non-finite: a finished run with a result, not a failure.
-                if status != 0 && status != 1 { failures.append("\(entry.folderName): gradlab train exited with \(status)") }
-                return true
             }
         }
-        return failures
+        if jobs == 1 {
+            work()
+        } else {
+            DispatchQueue.concurrentPerform(iterations: Swift.min(jobs, Swift.max(entries.count, 1))) { _ in work() }
+        }
+        return queue.failures
+    }
+}
+
+/// The next entry to run and the failures so far, shared by a sweep's worker threads.
+private final class SweepQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private let count: Int
+    private var next = 0
+    private var failed: [(Int, String)] = []
+
+    init(count: Int) { self.count = count }
+
+    /// The index of the next entry, or nil when every entry was taken.
+    func take() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < count else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    func fail(_ index: Int, _ message: String) {
+        lock.lock()
+        failed.append((index, message))
+        lock.unlock()
+    }
+
+    /// The failures in the entries' order.
+    var failures: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return failed.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }
 

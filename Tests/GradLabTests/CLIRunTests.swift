@@ -117,16 +117,22 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("phase_diagram.svg").path))
     }
 
-    @Test func sweepKilledHalfwayCompletesOnRestartWithEveryRunOnce() throws {
-        let out = try Self.temporaryFolder("sweep-kill")
-        let spec = Self.cli.appendingPathComponent("tiny.yaml").path
-        let arguments = ["sweep", spec, "--grid", "depth=1,2,3,4 activation=tanh,relu epochs=1500", "--seeds", "2", "--out", out.path]
+    /// Starts `gradlab` with `arguments`, its output discarded, and returns the running process.
+    static func startQuietly(_ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = CLITests.executable
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        return process
+    }
+
+    @Test func sweepKilledHalfwayCompletesOnRestartWithEveryRunOnce() throws {
+        let out = try Self.temporaryFolder("sweep-kill")
+        let spec = Self.cli.appendingPathComponent("tiny.yaml").path
+        let arguments = ["sweep", spec, "--grid", "depth=1,2,3,4 activation=tanh,relu epochs=1500", "--seeds", "2", "--out", out.path]
+        let process = try Self.startQuietly(arguments)
         func finished() -> Int {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
             return names.filter { FileManager.default.fileExists(atPath: out.appendingPathComponent("\($0)/summary.json").path) }.count
@@ -154,6 +160,34 @@ import Testing
             let lines = try String(contentsOf: out.appendingPathComponent("\(folder)/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
             #expect(lines.count == 6000, "\(folder): \(lines.count) metric lines")
         }
+    }
+
+    @Test func sweepStoppedWithCtrlCRunsTheInterruptedRunsAgainOnRestart() throws {
+        let out = try Self.temporaryFolder("sweep-interrupt")
+        let spec = Self.cli.appendingPathComponent("tiny.yaml").path
+        let arguments = ["sweep", spec, "--grid", "depth=1,2,3,4 epochs=1500", "--seeds", "2", "--jobs", "2", "--out", out.path]
+        let process = try Self.startQuietly(arguments)
+        func statuses() -> [String] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
+            return names.compactMap { name in
+                guard let text = try? String(contentsOf: out.appendingPathComponent("\(name)/summary.json"), encoding: .utf8),
+                      let summary = try? Self.json(text) else { return nil }
+                return summary["status"] as? String
+            }
+        }
+        let deadline = Date().addingTimeInterval(120)
+        while statuses().isEmpty && process.isRunning && Date() < deadline { usleep(2000) }
+        let wasRunning = process.isRunning
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(wasRunning, "the sweep finished before it could be stopped; make its runs longer")
+        #expect(process.terminationStatus == 130)
+        let completed = statuses().filter { $0 == "completed" }.count
+        #expect(completed >= 1 && completed < 8, "stopped with \(completed) of 8 runs completed")
+        let r = try CLITests.run(arguments + ["--json"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stderr.contains("\(completed) already finished"), "stderr: \(r.stderr)")
+        #expect(statuses() == Array(repeating: "completed", count: 8))
     }
 
     // MARK: Bad input: exit 65, one line naming the file, no output left behind.
