@@ -11,7 +11,9 @@ func gemm<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>, transposeA: Bool = fa
 }
 
 /// Matrix product: `[m, k] · [k, n] → [m, n]`; with more axes, a batch of products over the
-/// leading axes (which must agree, or one side is 2-D and is shared by the whole batch).
+/// leading axes, which broadcast as in `torch.matmul` (aligned from the right, a size 1 or a
+/// missing axis stretches: `[j, 1, m, k] · [b, k, n] → [j, b, m, n]`; a 2-D side is shared by
+/// the whole batch). The gradient of a broadcast side is summed over the axes it was stretched on.
 public func matmul<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>) -> Tensor<T> {
     precondition(a.rank >= 2 && b.rank >= 2, "matmul: needs tensors of rank ≥ 2, got shapes \(a.shape) and \(b.shape)")
     if a.rank == 2 && b.rank == 2 {
@@ -29,10 +31,12 @@ public func matmul<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>) -> Tensor<T>
         return matmul(a.reshaped([-1, a.shape[a.rank - 1]]), b).reshaped(lead + [b.shape[1]])
     }
     let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
-    if a.rank == 2 {
-        return matmul(a.expanded(to: batchB + a.shape), b)
+    if batchA != batchB {
+        guard let batch = BroadcastLayout(batchA, batchB)?.shape else {
+            preconditionFailure("matmul: batch shapes of \(a.shape) and \(b.shape) do not broadcast")
+        }
+        return matmul(a.expanded(to: batch + a.shape.suffix(2)), b.expanded(to: batch + b.shape.suffix(2)))
     }
-    precondition(batchA == batchB, "matmul: batch shapes of \(a.shape) and \(b.shape) differ")
     let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
     precondition(b.shape[b.rank - 2] == k, "matmul: shapes \(a.shape) and \(b.shape) do not fit (\(k) ≠ \(b.shape[b.rank - 2]))")
     let batch = batchA.reduce(1, *)

@@ -323,6 +323,7 @@ let matmulCases: [GradientCase] = [
     fd("matmul batched · shared matrix", [uniform([2, 3, 4], seed: 9), uniform([4, 5], seed: 10)]) { matmul($0[0], $0[1]) },
     fd("matmul shared matrix · batched", [uniform([3, 4], seed: 11), uniform([2, 4, 5], seed: 12)]) { matmul($0[0], $0[1]) },
     fd("matmul 4-D batched", [uniform([2, 2, 3, 2], seed: 13), uniform([2, 2, 2, 3], seed: 14)]) { matmul($0[0], $0[1]) },
+    fd("matmul broadcast batch axes", [uniform([2, 1, 3, 2], seed: 15), uniform([3, 2, 2], seed: 16)]) { matmul($0[0], $0[1]) },
     fd("linear with bias", [uniform([5, 3], seed: 15), uniform([4, 3], seed: 16), uniform([4], seed: 17)]) {
         linear($0[0], weight: $0[1], bias: $0[2])
     },

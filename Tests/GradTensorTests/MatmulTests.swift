@@ -128,6 +128,35 @@ func naiveProduct<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>) -> Tensor<T> 
         #expect(mismatch(b.grad!, naiveProduct(a.detached().transposed(), upstream), rtol: 1e-12, atol: 1e-12) == nil)
     }
 
+    @Test func batchAxesBroadcastAsInTorchMatmul() {
+        // [2, 1, 3, 4] · [5, 4, 2] → [2, 5, 3, 2]: a's axis of 1 stretches to 5, b gains an axis of 2.
+        let g = RandomGenerator(seed: 6)
+        var a = Tensor<Double>.normal([2, 1, 3, 4], generator: g)
+        a.requiresGrad = true
+        var b = Tensor<Double>.normal([5, 4, 2], generator: g)
+        b.requiresGrad = true
+        let upstream = Tensor<Double>.normal([2, 5, 3, 2], generator: g)
+        let p = matmul(a, b)
+        #expect(p.shape == [2, 5, 3, 2])
+        for i in 0..<2 {
+            for j in 0..<5 {
+                #expect(mismatch(p[i][j], naiveProduct(a[i][0], b[j]), rtol: 1e-12, atol: 1e-12) == nil, "[\(i), \(j)]")
+            }
+        }
+        (p * upstream).sum().backward()
+        // Each side's gradient sums the products it took part in.
+        for i in 0..<2 {
+            var expected = Tensor<Double>.zeros([3, 4])
+            for j in 0..<5 { expected = expected + naiveProduct(upstream[i][j], b[j].detached().transposed()) }
+            #expect(mismatch(a.grad![i][0], expected, rtol: 1e-12, atol: 1e-12) == nil, "a.grad[\(i)]")
+        }
+        for j in 0..<5 {
+            var expected = Tensor<Double>.zeros([4, 2])
+            for i in 0..<2 { expected = expected + naiveProduct(a[i][0].detached().transposed(), upstream[i][j]) }
+            #expect(mismatch(b.grad![j], expected, rtol: 1e-12, atol: 1e-12) == nil, "b.grad[\(j)]")
+        }
+    }
+
     @Test func largeBatchedProductsMatchPerBatch() {
         let g = RandomGenerator(seed: 5)
         let a = Tensor<Double>.normal([3, 40, 36], generator: g)
