@@ -95,6 +95,16 @@ public enum Sweep {
         return summary.status != .interrupted
     }
 
+    /// Whether the entry's folder holds an unfinished run of this very spec (stopped by Ctrl-C,
+    /// or killed) with a training checkpoint (`--checkpoint-every`), so that `SpecRun.resume` can
+    /// continue it where it stopped instead of starting it again.
+    public static func isResumable(_ entry: SweepEntry, in folder: RunFolder) -> Bool {
+        let run = RunFolder(unchecked: folder.url.appendingPathComponent(entry.folderName))
+        guard run.contains(TrainingCheckpoint.fileName), !isFinished(entry, in: folder),
+              let spec = try? String(contentsOf: run.file("spec.yaml"), encoding: .utf8) else { return false }
+        return spec == entry.spec.yaml
+    }
+
     /// Prepares an unfinished entry's folder: removes what a killed earlier attempt left, then
     /// writes its spec. Returns the folder.
     public static func prepare(_ entry: SweepEntry, in folder: RunFolder) throws -> RunFolder {

@@ -26,6 +26,10 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Runs in parallel (threads of this process).")
     var jobs = 1
 
+    @Option(help: ArgumentHelp("Steps between each run's training checkpoints (0: none).",
+                               discussion: "With checkpoints, a run stopped by Ctrl-C or killed continues from its last one when the sweep is started again; without, it starts again."))
+    var checkpointEvery = 0
+
     @Option(help: "Run only shard I of N (1-based), e.g. 2/4.")
     var shard: String?
 
@@ -37,6 +41,7 @@ struct SweepCommand: ParsableCommand {
     func validate() throws {
         if seeds < 1 { throw ValidationError("--seeds must be at least 1, got \(seeds)") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be 0 or more, got \(checkpointEvery)") }
         if let shard, parseShard(shard) == nil { throw ValidationError("--shard must be I/N with 1 ≤ I ≤ N, got '\(shard)'") }
     }
 
@@ -78,7 +83,8 @@ struct SweepCommand: ParsableCommand {
     }
 
     /// Trains the entries in this process on `jobs` threads, each taking the next entry as it
-    /// finishes one, and returns the failures in the entries' order.
+    /// finishes one, and returns the failures in the entries' order. An unfinished run with a
+    /// training checkpoint continues from it (`Sweep.isResumable`); any other starts again.
     ///
     /// Runs are independent (their own model, generator, optimizer and folder; autodiff's
     /// recording switch is per thread), so a run's results do not depend on `jobs`. Threads
@@ -91,9 +97,15 @@ struct SweepCommand: ParsableCommand {
                 let entry = entries[i]
                 printError(jobs == 1 ? "[\(i + 1)/\(entries.count)] \(entry.folderName)" : "started \(entry.folderName)")
                 do {
-                    let runFolder = try Sweep.prepare(entry, in: folder)
                     let progress = ProgressPrinter(label: entry.folderName, totalEpochs: entry.spec.train.epochs, quiet: true)
-                    _ = try SpecRun.train(entry.spec, folder: runFolder, progress: progress)
+                    if Sweep.isResumable(entry, in: folder) {
+                        printError("resuming \(entry.folderName) from its checkpoint")
+                        _ = try SpecRun.resume(try RunFolder(folder.url.appendingPathComponent(entry.folderName)), progress: progress,
+                                               checkpointEvery: checkpointEvery)
+                    } else {
+                        _ = try SpecRun.train(entry.spec, folder: try Sweep.prepare(entry, in: folder), progress: progress,
+                                              checkpointEvery: checkpointEvery)
+                    }
                 } catch {
                     queue.fail(i, "\(entry.folderName): \(error)")
                 }

@@ -162,19 +162,23 @@ import Testing
         }
     }
 
-    @Test func sweepStoppedWithCtrlCRunsTheInterruptedRunsAgainOnRestart() throws {
+    @Test func sweepStoppedWithCtrlCResumesTheInterruptedRunsOnRestart() throws {
         let out = try Self.temporaryFolder("sweep-interrupt")
         let spec = Self.cli.appendingPathComponent("tiny.yaml").path
-        let arguments = ["sweep", spec, "--grid", "depth=1,2,3,4 epochs=1500", "--seeds", "2", "--jobs", "2", "--out", out.path]
+        let arguments = ["sweep", spec, "--grid", "depth=1,2,3,4 epochs=1500", "--seeds", "2", "--jobs", "2",
+                         "--checkpoint-every", "100", "--out", out.path]
         let process = try Self.startQuietly(arguments)
-        func statuses() -> [String] {
+        func statusByRun() -> [String: String] {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
-            return names.compactMap { name in
+            var result: [String: String] = [:]
+            for name in names {
                 guard let text = try? String(contentsOf: out.appendingPathComponent("\(name)/summary.json"), encoding: .utf8),
-                      let summary = try? Self.json(text) else { return nil }
-                return summary["status"] as? String
+                      let summary = try? Self.json(text), let status = summary["status"] as? String else { continue }
+                result[name] = status
             }
+            return result
         }
+        func statuses() -> [String] { Array(statusByRun().values) }
         let deadline = Date().addingTimeInterval(120)
         while statuses().isEmpty && process.isRunning && Date() < deadline { usleep(2000) }
         let wasRunning = process.isRunning
@@ -184,10 +188,21 @@ import Testing
         #expect(process.terminationStatus == 130)
         let completed = statuses().filter { $0 == "completed" }.count
         #expect(completed >= 1 && completed < 8, "stopped with \(completed) of 8 runs completed")
+        let interrupted = statusByRun().filter { $0.value == "interrupted" }.keys.sorted()
         let r = try CLITests.run(arguments + ["--json"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(r.stderr.contains("\(completed) already finished"), "stderr: \(r.stderr)")
         #expect(statuses() == Array(repeating: "completed", count: 8))
+        // The interrupted runs continued from their checkpoints, to the weights of a run never stopped.
+        for run in interrupted {
+            #expect(r.stderr.contains("resuming \(run) from its checkpoint"), "stderr: \(r.stderr)")
+            let fresh = out.appendingPathComponent("fresh-\(run)")
+            let t = try CLITests.run(["train", out.appendingPathComponent("\(run)/spec.yaml").path, "--out", fresh.path, "--quiet"])
+            #expect(t.status == 0, "stderr: \(t.stderr)")
+            let resumed = FileManager.default.contents(atPath: out.appendingPathComponent("\(run)/checkpoint.safetensors").path)
+            #expect(resumed != nil && resumed == FileManager.default.contents(atPath: fresh.appendingPathComponent("checkpoint.safetensors").path),
+                    "\(run): the resumed run's weights differ from an uninterrupted run's")
+        }
     }
 
     // MARK: Bad input: exit 65, one line naming the file, no output left behind.
