@@ -23,7 +23,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Runs per combination, with seeds spec.seed + 0, 1, ...")
     var seeds = 1
 
-    @Option(help: "Runs in parallel (threads of this process).")
+    @Option(help: "Runs in parallel (threads of this process; at most one per CPU run at once).")
     var jobs = 1
 
     @Option(help: ArgumentHelp("Steps between each run's training checkpoints (0: none).",
@@ -82,8 +82,8 @@ struct SweepCommand: ParsableCommand {
         }
     }
 
-    /// Trains the entries in this process on `jobs` threads, each taking the next entry as it
-    /// finishes one, and returns the failures in the entries' order. An unfinished run with a
+    /// Trains the entries in this process on `jobs` threads (Dispatch runs at most one per CPU at
+    /// once), each taking the next entry as it finishes one, and returns the failures in the entries' order. An unfinished run with a
     /// training checkpoint continues from it (`Sweep.isResumable`); any other starts again.
     ///
     /// Runs are independent (their own model, generator, optimizer and folder; autodiff's
