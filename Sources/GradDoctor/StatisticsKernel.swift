@@ -15,6 +15,18 @@ struct GradientTotals: Equatable {
     var zeros = 0, finite = 0
 }
 
+/// Adds a block's `Σ x²` to `squares`: its Float lanes `q` summed, or, when they overflowed,
+/// the block's elements `base[range]` squared in Double one by one.
+@inline(__always)
+private func addBlockSquares(_ q: SIMD8<Float>, _ base: UnsafePointer<Float>, _ range: Range<Int>, to squares: inout Double) {
+    let blockSquares = Double(q.sum())
+    if blockSquares.isFinite {
+        squares += blockSquares
+    } else {
+        for j in range { let x = Double(base[j]); squares += x * x }
+    }
+}
+
 /// Σ, Σ², max |·| and the zeros of a gradient, in one pass: eight lanes at a time, summed in
 /// Float over blocks of 1024 elements and in Double across blocks (relative error about 1e-7);
 /// a block whose squares overflow Float is summed again in Double, and a gradient with a NaN
@@ -41,12 +53,7 @@ func gradientTotals(_ g: UnsafeBufferPointer<Float>) -> GradientTotals {
             i += 8
         }
         sum += Double(s.sum())
-        let blockSquares = Double(q.sum())
-        if blockSquares.isFinite {
-            squares += blockSquares
-        } else {
-            for j in start..<end { let x = Double(gBase[j]); squares += x * x }
-        }
+        addBlockSquares(q, gBase, start..<end, to: &squares)
         zeros += Int(z.wrappedSum())
     }
     var largest = Double(maxAbs.max())
@@ -93,12 +100,7 @@ func activationTotals(_ p: UnsafeBufferPointer<Float>) -> (sum: Double, squares:
             i += 8
         }
         sum += Double(s.sum())
-        let blockSquares = Double(q.sum())
-        if blockSquares.isFinite {
-            squares += blockSquares
-        } else {
-            for j in start..<end { let x = Double(base[j]); squares += x * x }
-        }
+        addBlockSquares(q, base, start..<end, to: &squares)
     }
     while i < n {
         let x = Double(base[i])
