@@ -190,6 +190,12 @@ public final class Monitor<Scalar: TensorScalar> {
 
     /// Starts a training step: decides whether it is recorded and clears the per-step state.
     public func beginStep() {
+        if Scalar.self == Float.self { unsafeDowncast(self, to: Monitor<Float>.self).beginStepSpecialized() }
+        else if Scalar.self == Double.self { unsafeDowncast(self, to: Monitor<Double>.self).beginStepSpecialized() }
+        else { beginStepSpecialized() }
+    }
+
+    private func beginStepSpecialized() {
         fillWeightNorms(fromUpdate: false)
         step += 1
         let due = step % settings.every == 0
@@ -267,7 +273,7 @@ public final class Monitor<Scalar: TensorScalar> {
     public func inspectGradients(loss: Tensor<Scalar>? = nil, lossTerms: [(String, Tensor<Scalar>)] = []) throws -> Bool {
         // The whole inspection runs in the Float or Double specialization: a generic class's
         // methods called from another module run unspecialized, looking up type metadata for
-        // every tuple and array they touch.
+        // every tuple and array they touch. (So do `beginStep`, `beforeUpdate` and `afterUpdate`.)
         if Scalar.self == Float.self {
             return try unsafeDowncast(self, to: Monitor<Float>.self).inspect(
                 loss: unsafeBitCast(loss, to: Tensor<Float>?.self), lossTerms: unsafeBitCast(lossTerms, to: [(String, Tensor<Float>)].self))
@@ -346,6 +352,12 @@ public final class Monitor<Scalar: TensorScalar> {
     /// GradOptim's optimizers measure it; a step that does not (another optimizer) leaves the
     /// update/weight ratio nil.
     public func beforeUpdate() {
+        if Scalar.self == Float.self { unsafeDowncast(self, to: Monitor<Float>.self).beforeUpdateSpecialized() }
+        else if Scalar.self == Double.self { unsafeDowncast(self, to: Monitor<Double>.self).beforeUpdateSpecialized() }
+        else { beforeUpdateSpecialized() }
+    }
+
+    private func beforeUpdateSpecialized() {
         guard pendingStatistics != nil else { return }
         measuring.removeAll(keepingCapacity: true)
         for (_, parameter) in parameters {
@@ -360,6 +372,12 @@ public final class Monitor<Scalar: TensorScalar> {
 
     /// Call right after the optimizer step: records `‖Δw‖/‖w‖` per parameter and closes the step.
     public func afterUpdate() {
+        if Scalar.self == Float.self { unsafeDowncast(self, to: Monitor<Float>.self).afterUpdateSpecialized() }
+        else if Scalar.self == Double.self { unsafeDowncast(self, to: Monitor<Double>.self).afterUpdateSpecialized() }
+        else { afterUpdateSpecialized() }
+    }
+
+    private func afterUpdateSpecialized() {
         fillWeightNorms(fromUpdate: true)
         guard var statistics = pendingStatistics else { return }
         for index in measuring.indices where measuring[index] {

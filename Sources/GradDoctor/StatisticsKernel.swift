@@ -193,6 +193,25 @@ func saturatedCount<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>, sigmoid
     return n
 }
 
+/// The same count for Float, eight elements at a time (the same Float operations per element).
+func saturatedCount(_ p: UnsafeBufferPointer<Float>, sigmoid: Bool, threshold: Double) -> Int {
+    guard let base = p.baseAddress else { return 0 }
+    let limit = Float(sigmoid ? 0.25 * threshold : threshold)
+    let n = p.count
+    var counts = SIMD8<Int32>()
+    var i = 0
+    while i + 8 <= n {
+        let y = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+        let derivative = sigmoid ? y * (1 - y) : 1 - y * y
+        // A true lane is −1: subtracting it counts it.
+        counts &-= unsafeBitCast(derivative .< limit, to: SIMD8<Int32>.self)
+        i += 8
+    }
+    var tail = 0
+    for y in p[i...] where (sigmoid ? y * (1 - y) : 1 - y * y) < limit { tail += 1 }
+    return Int(counts.wrappedSum()) + tail
+}
+
 /// Number of units (columns of a row-major `[rows, units]` buffer) that are 0 in every row:
 /// each column is read down until its first nonzero value, so a live unit costs a row or two.
 @inline(__always)

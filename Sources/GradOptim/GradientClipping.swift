@@ -72,6 +72,7 @@ public final class GradientClipper<Scalar: TensorScalar> {
     /// The rule.
     public let rule: GradientClipping
     private let namedParameters: [(String, Parameter<Scalar>)]
+    private let parameters: [Parameter<Scalar>]
     /// The finite global norms seen so far, sorted (AutoClip only).
     private var sortedHistory: [Double] = []
 
@@ -82,6 +83,7 @@ public final class GradientClipper<Scalar: TensorScalar> {
         try rule.validate()
         self.rule = rule
         self.namedParameters = namedParameters
+        parameters = namedParameters.map(\.1)
     }
 
     /// The finite global norms AutoClip has seen so far, in ascending order (empty for the
@@ -99,7 +101,14 @@ public final class GradientClipper<Scalar: TensorScalar> {
 
     /// Clips the current gradients in place by the rule and returns the norm before clipping.
     public func clip() -> ClipOutcome {
-        let parameters = namedParameters.map(\.1)
+        // Runs the Float or Double specialization: a generic class's methods called from another
+        // module run unspecialized, instantiating type metadata for the tuples they touch.
+        if Scalar.self == Float.self { return unsafeDowncast(self, to: GradientClipper<Float>.self).clipSpecialized() }
+        if Scalar.self == Double.self { return unsafeDowncast(self, to: GradientClipper<Double>.self).clipSpecialized() }
+        return clipSpecialized()
+    }
+
+    private func clipSpecialized() -> ClipOutcome {
         let total = totalNorm(count: parameters.count, parameter: { parameters[$0] }, p: 2)
         switch rule {
         case .none:

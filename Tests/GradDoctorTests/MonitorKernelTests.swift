@@ -92,6 +92,32 @@ private func monitoredHistogram<S: TensorScalar>(_ values: [S], nonfinite: Nonfi
         #expect(h.linearRange == expected.range && h.linearRange.isFinite)
     }
 
+    @Test(arguments: [1, 7, 8, 13, 1001])
+    func saturationFractionsMatchTheDefinition(count: Int) throws {
+        // Inputs over ±10, so that many outputs sit near the 1% threshold (|x| ≈ 6 for
+        // sigmoid, ≈ 3 for tanh), and a NaN, which is not saturated.
+        var x = Tensor<Float>.uniform([1, count], low: -10, high: 10, generator: RandomGenerator(seed: UInt64(count))).scalars
+        if count > 3 { x[2] = .nan }
+        for sigmoid in [true, false] {
+            let model = Sequential<Float>(sigmoid ? Sigmoid<Float>() as any Module<Float> : Tanh<Float>())
+            let monitor = Monitor(model: model, settings: .init(histogramsEvery: 0, nonfinite: .warn))
+            monitor.beginStep()
+            var input = Tensor<Float>(shape: [1, count], scalars: x)
+            input.requiresGrad = true  // the activation alone has no parameters
+            let output = model(input)
+            let loss = output.sum()
+            loss.backward()
+            try monitor.inspectGradients(loss: loss)
+            let stats = try #require(monitor.record.steps.first?.layers.first)
+            monitor.detach()
+            // The definition, element by element in Float: the derivative from y below 1% of its maximum.
+            let threshold = 0.01
+            let limit = Float(sigmoid ? 0.25 * threshold : threshold)
+            let saturated = output.scalars.filter { y in (sigmoid ? y * (1 - y) : 1 - y * y) < limit }.count
+            #expect(stats.saturationFraction == Double(saturated) / Double(count), "\(sigmoid ? "sigmoid" : "tanh") n=\(count)")
+        }
+    }
+
     @Test func doubleModelsGetTheSameHistogramsAndStatistics() throws {
         let values = Self.edgeValues.map(Double.init)
         let (h, gradient) = try monitoredHistogram(values)
