@@ -106,7 +106,11 @@ def commands(workload, settings, scratch):
         raise SystemExit(f"driver.py: GRADLAB_CLI must name the gradlab binary for {workload}, got '{cli}' (run.sh sets it)")
     if workload == "seed-run":
         epochs = ["--epochs", "50"] if quick else []
-        return [("gradlab", "run", [cli, "run", "seed-sigmoid-vs-relu", "--json", "--out", os.path.join(scratch, "run")] + epochs),
+        # The training loops on one thread, as the peer's; the whole process as a user runs it
+        # (the two runs on both cores).
+        def run(variant, jobs):
+            return [cli, "run", "seed-sigmoid-vs-relu", "--json", "--out", os.path.join(scratch, variant)] + jobs + epochs
+        return [("gradlab", "jobs1", run("jobs1", ["--jobs", "1"])), ("gradlab", "run", run("run", [])),
                 ("torch", "run", [py, "peer/seed_run.py", "--json", "--threads", "1"] + epochs)]
     if workload == "sweep":
         depths, seeds, epochs = ("2,5", 1, 20) if quick else ("2,5,10,20,40", 3, 200)

@@ -16,11 +16,16 @@ extension CatalogExperiment {
     ///   - seed: the data and weight seed.
     ///   - epochs: overrides the epochs of every run (nil: the experiment's own).
     ///   - folder: where to write (nil: nothing written).
-    ///   - progress: receives every run's steps; may stop the experiment.
+    ///   - progress: receives every run's steps; may stop the experiment. With `jobs` above 1
+    ///     its calls come from several threads, one at a time.
+    ///   - jobs: how many of the compared runs train at once, each on a thread of its own (runs
+    ///     are independent, so their results do not depend on it); the analysis's own runs
+    ///     follow one after another.
     public func run(seed: UInt64 = 0, epochs: Int? = nil, folder: RunFolder? = nil,
-                    progress: (any TrainingObserver)? = nil) throws -> ExperimentOutput {
+                    progress: (any TrainingObserver)? = nil, jobs: Int = 1) throws -> ExperimentOutput {
+        precondition(jobs >= 1, "CatalogExperiment.run: jobs must be at least 1, got \(jobs)")
         let test = try testSet?()
-        func trainOne(_ spec: RunSpec) throws -> (SpecRunOutput, TestScore?) {
+        func trainOne(_ spec: RunSpec, progress: (any TrainingObserver)?) throws -> (SpecRunOutput, TestScore?) {
             let runFolder = try folder.map { try RunFolder($0.url.appendingPathComponent(slug(spec.name))) }
             guard let test else { return (try SpecRun.train(spec, folder: runFolder, progress: progress), nil) }
             let scorer = TestSetScorer(data: test.data, loss: test.loss, forward: progress)
@@ -29,15 +34,29 @@ extension CatalogExperiment {
         }
         var outputs: [SpecRunOutput] = []
         var scores: [TestScore?] = []
-        for spec in try specs(seed: seed, epochs: epochs) {
-            if progress?.trainerShouldStop() == true { break }
-            let (output, score) = try trainOne(spec)
-            outputs.append(output)
-            scores.append(score)
+        let compared = try specs(seed: seed, epochs: epochs)
+        if jobs == 1 || compared.count < 2 {
+            for spec in compared {
+                if progress?.trainerShouldStop() == true { break }
+                let (output, score) = try trainOne(spec, progress: progress)
+                outputs.append(output)
+                scores.append(score)
+            }
+        } else {
+            let serialized = progress.map(SerializedObserver.init)
+            let results = try trainConcurrently(compared, jobs: jobs) { spec in
+                serialized?.trainerShouldStop() == true ? nil : try trainOne(spec, progress: serialized)
+            }
+            // As the one-thread loop: the runs up to the first that did not start.
+            for result in results {
+                guard let (output, score) = result else { break }
+                outputs.append(output)
+                scores.append(score)
+            }
         }
         var output = ExperimentOutput(experiment: name, setup: summary, runs: outputs, conclusion: "", testScores: scores)
         if let analyze {
-            var context = ExperimentContext(runs: outputs, testScores: scores, seed: seed, epochs: epochs, trainRun: trainOne,
+            var context = ExperimentContext(runs: outputs, testScores: scores, seed: seed, epochs: epochs, trainRun: { try trainOne($0, progress: progress) },
                                             stopRequested: { progress?.trainerShouldStop() == true })
             let analysis = try analyze(&context)
             output.runs = context.runs + analysis.runs
@@ -186,4 +205,53 @@ final class TestSetScorer: TrainingObserver {
     }
 
     func trainerShouldStop() -> Bool { forward?.trainerShouldStop() ?? false }
+}
+
+/// Trains `specs` with `train` on up to `jobs` threads, each taking the next spec as it finishes
+/// one; returns the results in the specs' order (nil where `train` declined to start). The first
+/// error, in the specs' order, is thrown once every started run has finished.
+private func trainConcurrently(
+    _ specs: [RunSpec], jobs: Int, train: @escaping (RunSpec) throws -> (SpecRunOutput, TestScore?)?
+) throws -> [(SpecRunOutput, TestScore?)?] {
+    final class Slots: @unchecked Sendable {
+        let lock = NSLock()
+        var next = 0
+        var results: [Result<(SpecRunOutput, TestScore?)?, any Error>?]
+        init(count: Int) { results = Array(repeating: nil, count: count) }
+    }
+    let slots = Slots(count: specs.count)
+    // Safe to share: each thread trains runs of its own (see `run(seed:…:jobs:)`).
+    nonisolated(unsafe) let train = train
+    DispatchQueue.concurrentPerform(iterations: Swift.min(jobs, specs.count)) { _ in
+        while true {
+            slots.lock.lock()
+            let index = slots.next
+            slots.next += 1
+            slots.lock.unlock()
+            guard index < specs.count else { return }
+            let result = Result { try train(specs[index]) }
+            slots.lock.lock()
+            slots.results[index] = result
+            slots.lock.unlock()
+        }
+    }
+    return try slots.results.map { try $0!.get() }
+}
+
+/// Passes a training observer's calls on one at a time, for runs on several threads.
+final class SerializedObserver: TrainingObserver, @unchecked Sendable {
+    private let observer: any TrainingObserver
+    private let lock = NSLock()
+
+    init(_ observer: any TrainingObserver) { self.observer = observer }
+
+    func trainer(didTake step: TrainingStep, model: any Module<Float>) {
+        lock.withLock { observer.trainer(didTake: step, model: model) }
+    }
+
+    func trainer(didFinish epoch: TrainingEpoch, model: any Module<Float>) {
+        lock.withLock { observer.trainer(didFinish: epoch, model: model) }
+    }
+
+    func trainerShouldStop() -> Bool { lock.withLock { observer.trainerShouldStop() } }
 }

@@ -20,6 +20,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Override the number of epochs of every run (for a quick look).")
     var epochs: Int?
 
+    @Option(help: ArgumentHelp(
+        "How many of the experiment's runs train at once, on threads of one process (default: one per CPU).",
+        discussion: "Runs are independent, so their results do not depend on it."))
+    var jobs: Int?
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -27,6 +32,7 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("unknown experiment '\(experiment)' (expected one of \(CatalogExperiment.all.map(\.name).joined(separator: ", ")))")
         }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
     }
 
     func run() throws {
@@ -36,7 +42,8 @@ struct RunCommand: ParsableCommand {
             let folder = try RunFolder(URL(fileURLWithPath: out ?? "runs/\(chosen.name)"))
             installInterruptHandler()
             let progress = ProgressPrinter(label: chosen.name, totalEpochs: epochs ?? 0, quiet: true)
-            let result = try chosen.run(seed: seed, epochs: epochs, folder: folder, progress: progress)
+            let result = try chosen.run(seed: seed, epochs: epochs, folder: folder, progress: progress,
+                                        jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
             if output.json {
                 try printJSON(ExperimentSummary(result))
             } else {

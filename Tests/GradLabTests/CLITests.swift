@@ -68,6 +68,33 @@ import Testing
         #expect(!r.stderr.isEmpty, "progress belongs on stderr")
     }
 
+    /// The runs of an experiment trained on threads at once give the results of one at a time:
+    /// the same JSON but for the times, and the same final weights, byte for byte.
+    @Test func runJobsDoNotChangeTheResults() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("gradlab-run-jobs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        func run(jobs: Int) throws -> [String: Any] {
+            let out = root.appendingPathComponent("jobs\(jobs)")
+            let r = try Self.run(["run", "seed-clipping", "--epochs", "20", "--json", "--jobs", "\(jobs)", "--out", out.path])
+            #expect(r.status == 0, "stderr: \(r.stderr)")
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            object["train_seconds"] = nil
+            object["runs"] = (object["runs"] as? [[String: Any]])?.map { run in run.filter { $0.key != "train_seconds" } }
+            return object
+        }
+        let one = try run(jobs: 1), two = try run(jobs: 2)
+        #expect(NSDictionary(dictionary: one).isEqual(to: two), "--jobs 2 changed the results")
+        #expect((one["runs"] as? [Any])?.count == 2)
+        for name in ["no-clipping", "clip-norm-10"] {
+            let a = try Data(contentsOf: root.appendingPathComponent("jobs1/\(name)/checkpoint.safetensors"))
+            let b = try Data(contentsOf: root.appendingPathComponent("jobs2/\(name)/checkpoint.safetensors"))
+            #expect(a == b, "\(name): the weights differ")
+        }
+        let bad = try Self.run(["run", "seed-clipping", "--jobs", "0"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("--jobs must be at least 1, got 0"))
+    }
+
     @Test func unknownExperimentIsBadUsage() throws {
         let r = try Self.run(["run", "seed-sigmod"])
         #expect(r.status == 64)
