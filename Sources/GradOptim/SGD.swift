@@ -79,6 +79,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
     }
 
     func performStep() {
+        let learningRate = learningRate  // read once, not once per parameter
         for index in parameters.indices {
             let parameter = parameters[index]
             guard let gradient = parameter.grad else { continue }

@@ -85,11 +85,15 @@ final class LinearChainArena {
         self.splatOffsets = splatOffsets
         memory = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(offset, 1) * MemoryLayout<Float>.stride, alignment: 64)
         self.stages = .allocate(capacity: stages.count)
+        hookTensors = .allocate(capacity: 4 * stages.count)
+        hookTensors.initialize(repeating: nil, count: 4 * stages.count)
     }
 
     deinit {
         memory.deallocate()
         stages.deallocate()
+        hookTensors.deinitialize(count: 4 * stageCount)
+        hookTensors.deallocate()
     }
 
     /// Whether this arena has the buffers of a pass of `rows` rows through `stages`.
@@ -132,14 +136,15 @@ final class LinearChainArena {
     }
 
     /// The tensors last handed to hooks, by slot (`4·stage + kind`), kept so that the next
-    /// pass can fill them again once the hooks have let go of them.
-    private var hookTensors: [Tensor<Float>?] = []
+    /// pass can fill them again once the hooks have let go of them. (Raw memory rather than an
+    /// array property: a class's array is checked for exclusive access at every use.)
+    private let hookTensors: UnsafeMutablePointer<Tensor<Float>?>
 
     /// `rowMajor(buffer, features:)` for a hook, in the storage of the tensor that the same
     /// slot held on the last pass when nothing else holds it any more (hooks that keep their
     /// tensors get new ones): the monitor's hooks see four tensors per layer and step.
     func hookTensor(_ buffer: UnsafePointer<Float>, features: Int, slot: Int) -> Tensor<Float> {
-        if hookTensors.count <= slot { hookTensors += [Tensor<Float>?](repeating: nil, count: slot + 1 - hookTensors.count) }
+        precondition(slot >= 0 && slot < 4 * stageCount, "LinearChainArena.hookTensor: slot \(slot) of \(4 * stageCount)")
         if var kept = hookTensors[slot].take(), kept.shape[1] == features, isKnownUniquelyReferenced(&kept.storage) {
             gl_transpose(buffer, features, rows, ld, kept.storage.pointer, features)
             hookTensors[slot] = kept
