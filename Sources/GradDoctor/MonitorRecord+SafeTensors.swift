@@ -35,13 +35,18 @@ extension MonitorRecord {
         var parameterIndex: [String: Int] = [:], parameterNames: [String] = []
         var layerIndex: [String: Int] = [:], layerNames: [(String, String)] = []
         for step in steps {
-            for p in step.parameters where parameterIndex[p.name] == nil {
-                parameterIndex[p.name] = parameterNames.count
-                parameterNames.append(p.name)
+            // Names come in the same order at every step: one already at its position is known.
+            for (k, p) in step.parameters.enumerated() where !(k < parameterNames.count && parameterNames[k] == p.name) {
+                if parameterIndex[p.name] == nil {
+                    parameterIndex[p.name] = parameterNames.count
+                    parameterNames.append(p.name)
+                }
             }
-            for l in step.layers where layerIndex[l.name] == nil {
-                layerIndex[l.name] = layerNames.count
-                layerNames.append((l.name, l.kind))
+            for (k, l) in step.layers.enumerated() where !(k < layerNames.count && layerNames[k].0 == l.name) {
+                if layerIndex[l.name] == nil {
+                    layerIndex[l.name] = layerNames.count
+                    layerNames.append((l.name, l.kind))
+                }
             }
         }
         for h in histograms where parameterIndex[h.name] == nil {
@@ -54,48 +59,92 @@ extension MonitorRecord {
             "layers": jsonArray(layerNames.map { "[\(SafeTensors.quoted($0.0)),\(SafeTensors.quoted($0.1))]" }),
             "stride": "\(stride)", "histogram_stride": "\(histogramStride)", "skipped_steps": "\(skippedSteps)",
         ]
-        if let origin = firstNonfinite, let data = try? JSONEncoder().encode(origin) {
+        // Sorted keys: the same record gives the same bytes in every process.
+        let originEncoder = JSONEncoder()
+        originEncoder.outputFormatting = [.sortedKeys]
+        if let origin = firstNonfinite, let data = try? originEncoder.encode(origin) {
             metadata["first_nonfinite"] = String(decoding: data, as: UTF8.self)
         }
         let s = steps.count
         var columns = ColumnWriter(file: SafeTensors(metadata: metadata))
-        columns.ints("step.step", [s], steps.map(\.step))
+        columns.ints("step.step", [s], steps.map { $0.step })
         columns.ints("step.skipped", [s], steps.map { $0.skipped ? 1 : 0 })
-        columns.doubles("step.global_gradient_norm", [s], steps.map(\.globalGradientNorm))
-        columns.optionals("step.loss", [s], steps.map(\.loss))
-        columns.optionals("step.clipped_gradient_norm", [s], steps.map(\.clippedGradientNorm))
+        columns.doubles("step.global_gradient_norm", [s], steps.map { $0.globalGradientNorm })
+        columns.optionals("step.loss", [s], steps.map { $0.loss })
+        columns.optionals("step.clipped_gradient_norm", [s], steps.map { $0.clippedGradientNorm })
 
+        // The [S, P] and [S, L] columns, filled in one pass over the steps (absent cells stay 0).
         let p = parameterNames.count
-        var parameters = [ParameterStatistics?](repeating: nil, count: s * p)
+        var parameterPresent = [Int](repeating: 0, count: s * p), parameterNonfinite = parameterPresent
+        var updateRatioPresent = parameterPresent
+        var norm = [Double](repeating: 0, count: s * p), rms = norm, maxAbs = norm, mean = norm, std = norm
+        var zero = norm, weightNorm = norm, updateRatio = norm
         for (i, step) in steps.enumerated() {
-            for stats in step.parameters { parameters[i * p + parameterIndex[stats.name]!] = stats }
+            for (k, stats) in step.parameters.enumerated() {
+                // Parameters come in the same order at every step (the lookup is the fallback).
+                let at = i * p + (k < p && parameterNames[k] == stats.name ? k : parameterIndex[stats.name]!)
+                parameterPresent[at] = 1
+                norm[at] = stats.gradientNorm
+                rms[at] = stats.gradientRMS
+                maxAbs[at] = stats.gradientMaxAbs
+                mean[at] = stats.gradientMean
+                std[at] = stats.gradientStd
+                zero[at] = stats.zeroFraction
+                parameterNonfinite[at] = stats.nonfiniteCount
+                weightNorm[at] = stats.weightNorm
+                updateRatio[at] = stats.updateRatio ?? 0
+                updateRatioPresent[at] = stats.updateRatio == nil ? 0 : 1
+            }
         }
-        columns.ints("parameter.present", [s, p], parameters.map { $0 == nil ? 0 : 1 })
-        columns.doubles("parameter.gradient_norm", [s, p], parameters.map { $0?.gradientNorm ?? 0 })
-        columns.doubles("parameter.gradient_rms", [s, p], parameters.map { $0?.gradientRMS ?? 0 })
-        columns.doubles("parameter.gradient_max_abs", [s, p], parameters.map { $0?.gradientMaxAbs ?? 0 })
-        columns.doubles("parameter.gradient_mean", [s, p], parameters.map { $0?.gradientMean ?? 0 })
-        columns.doubles("parameter.gradient_std", [s, p], parameters.map { $0?.gradientStd ?? 0 })
-        columns.doubles("parameter.zero_fraction", [s, p], parameters.map { $0?.zeroFraction ?? 0 })
-        columns.ints("parameter.nonfinite_count", [s, p], parameters.map { $0?.nonfiniteCount ?? 0 })
-        columns.doubles("parameter.weight_norm", [s, p], parameters.map { $0?.weightNorm ?? 0 })
-        columns.optionals("parameter.update_ratio", [s, p], parameters.map { $0?.updateRatio })
+        columns.ints("parameter.present", [s, p], parameterPresent)
+        columns.doubles("parameter.gradient_norm", [s, p], norm)
+        columns.doubles("parameter.gradient_rms", [s, p], rms)
+        columns.doubles("parameter.gradient_max_abs", [s, p], maxAbs)
+        columns.doubles("parameter.gradient_mean", [s, p], mean)
+        columns.doubles("parameter.gradient_std", [s, p], std)
+        columns.doubles("parameter.zero_fraction", [s, p], zero)
+        columns.ints("parameter.nonfinite_count", [s, p], parameterNonfinite)
+        columns.doubles("parameter.weight_norm", [s, p], weightNorm)
+        columns.optionals("parameter.update_ratio", [s, p], updateRatio, present: updateRatioPresent)
 
         let l = layerNames.count
-        var layers = [LayerStatistics?](repeating: nil, count: s * l)
+        var layerPresent = [Int](repeating: 0, count: s * l), layerNonfinite = layerPresent
+        var saturationPresent = layerPresent, deadPresent = layerPresent, outputGradientPresent = layerPresent
+        var hiddenPresent = layerPresent
+        var activationMean = [Double](repeating: 0, count: s * l), activationStd = activationMean
+        var saturation = activationMean, dead = activationMean, outputGradient = activationMean
+        // Per layer index, its rows of per-time-step norms (nil where none was recorded).
+        var hidden: [Int: [[Double]?]] = [:]
         for (i, step) in steps.enumerated() {
-            for stats in step.layers { layers[i * l + layerIndex[stats.name]!] = stats }
+            for (k, stats) in step.layers.enumerated() {
+                let j = k < l && layerNames[k].0 == stats.name ? k : layerIndex[stats.name]!
+                let at = i * l + j
+                layerPresent[at] = 1
+                activationMean[at] = stats.activationMean
+                activationStd[at] = stats.activationStd
+                saturation[at] = stats.saturationFraction ?? 0
+                saturationPresent[at] = stats.saturationFraction == nil ? 0 : 1
+                dead[at] = stats.deadFraction ?? 0
+                deadPresent[at] = stats.deadFraction == nil ? 0 : 1
+                layerNonfinite[at] = stats.nonfiniteCount
+                outputGradient[at] = stats.outputGradientNorm ?? 0
+                outputGradientPresent[at] = stats.outputGradientNorm == nil ? 0 : 1
+                hiddenPresent[at] = stats.hiddenGradientNorms == nil ? 0 : 1
+                if hidden[j] != nil || stats.hiddenGradientNorms != nil {
+                    hidden[j, default: [[Double]?](repeating: nil, count: s)][i] = stats.hiddenGradientNorms
+                }
+            }
         }
-        columns.ints("layer.present", [s, l], layers.map { $0 == nil ? 0 : 1 })
-        columns.doubles("layer.activation_mean", [s, l], layers.map { $0?.activationMean ?? 0 })
-        columns.doubles("layer.activation_std", [s, l], layers.map { $0?.activationStd ?? 0 })
-        columns.optionals("layer.saturation_fraction", [s, l], layers.map { $0?.saturationFraction })
-        columns.optionals("layer.dead_fraction", [s, l], layers.map { $0?.deadFraction })
-        columns.ints("layer.nonfinite_count", [s, l], layers.map { $0?.nonfiniteCount ?? 0 })
-        columns.optionals("layer.output_gradient_norm", [s, l], layers.map { $0?.outputGradientNorm })
-        columns.ints("layer.hidden_gradient_norms_present", [s, l], layers.map { $0?.hiddenGradientNorms == nil ? 0 : 1 })
-        for j in 0..<l {
-            let series = (0..<s).map { layers[$0 * l + j]?.hiddenGradientNorms }
+        columns.ints("layer.present", [s, l], layerPresent)
+        columns.doubles("layer.activation_mean", [s, l], activationMean)
+        columns.doubles("layer.activation_std", [s, l], activationStd)
+        columns.optionals("layer.saturation_fraction", [s, l], saturation, present: saturationPresent)
+        columns.optionals("layer.dead_fraction", [s, l], dead, present: deadPresent)
+        columns.ints("layer.nonfinite_count", [s, l], layerNonfinite)
+        columns.optionals("layer.output_gradient_norm", [s, l], outputGradient, present: outputGradientPresent)
+        columns.ints("layer.hidden_gradient_norms_present", [s, l], hiddenPresent)
+        for j in hidden.keys.sorted() {
+            let series = hidden[j]!
             guard series.contains(where: { $0 != nil }) else { continue }
             let width = series.map { $0?.count ?? 0 }.max() ?? 0
             var values = [Double](repeating: 0, count: s * width)
@@ -107,15 +156,15 @@ extension MonitorRecord {
         }
 
         let h = histograms.count
-        columns.ints("histogram.step", [h], histograms.map(\.step))
+        columns.ints("histogram.step", [h], histograms.map { $0.step })
         columns.ints("histogram.name", [h], histograms.map { parameterIndex[$0.name]! })
-        columns.ints("histogram.zero_count", [h], histograms.map(\.zeroCount))
-        columns.ints("histogram.nonfinite_count", [h], histograms.map(\.nonfiniteCount))
-        columns.doubles("histogram.linear_range", [h], histograms.map(\.linearRange))
-        let logCounts = histograms.flatMap(\.logCounts), linearCounts = histograms.flatMap(\.linearCounts)
-        columns.ints("histogram.log_lengths", [h], histograms.map(\.logCounts.count))
+        columns.ints("histogram.zero_count", [h], histograms.map { $0.zeroCount })
+        columns.ints("histogram.nonfinite_count", [h], histograms.map { $0.nonfiniteCount })
+        columns.doubles("histogram.linear_range", [h], histograms.map { $0.linearRange })
+        let logCounts = histograms.flatMap { $0.logCounts }, linearCounts = histograms.flatMap { $0.linearCounts }
+        columns.ints("histogram.log_lengths", [h], histograms.map { $0.logCounts.count })
         columns.ints("histogram.log_counts", [logCounts.count], logCounts)
-        columns.ints("histogram.linear_lengths", [h], histograms.map(\.linearCounts.count))
+        columns.ints("histogram.linear_lengths", [h], histograms.map { $0.linearCounts.count })
         columns.ints("histogram.linear_counts", [linearCounts.count], linearCounts)
         return columns.file
     }
@@ -260,8 +309,13 @@ private struct ColumnWriter {
 
     /// Values with absent ones as 0, and `name_present` (1 where present).
     mutating func optionals(_ name: String, _ shape: [Int], _ values: [Double?]) {
-        doubles(name, shape, values.map { $0 ?? 0 })
-        ints(name + "_present", shape, values.map { $0 == nil ? 0 : 1 })
+        optionals(name, shape, values.map { $0 ?? 0 }, present: values.map { $0 == nil ? 0 : 1 })
+    }
+
+    /// Values (0 where absent) and `name_present` (1 where present).
+    mutating func optionals(_ name: String, _ shape: [Int], _ values: [Double], present: [Int]) {
+        doubles(name, shape, values)
+        ints(name + "_present", shape, present)
     }
 }
 

@@ -18,6 +18,9 @@ final class RunWriter: TrainingObserver {
     /// The first failure to write during training (a full disk): training stops at the next
     /// step and `finish` throws it, leaving what was written intact.
     private var writeFailure: (any Error)?
+    /// The weight histograms' tags (`weight/<name>`) and parameters, listed at the first
+    /// histogram step: a run's model keeps its parameters (as `Trainer.run` assumes).
+    private var weightSeries: (model: ObjectIdentifier, series: [(tag: String, parameter: Parameter<Float>)])?
 
     /// Starts writing `folder`: a new run (`resumingAt` nil) writes `spec.yaml` and empties
     /// `metrics.jsonl`; a resumed run keeps the lines (and the weight-histogram TensorBoard
@@ -72,8 +75,11 @@ final class RunWriter: TrainingObserver {
         do {
             try metrics.append(line)
             if histogramsEvery > 0 && step.step % histogramsEvery == 0 {
-                for (name, parameter) in model.namedParameters {
-                    try parameter.value.withUnsafeBufferPointer { try weights.addHistogram("weight/\(name)", values: $0, step: step.step) }
+                if weightSeries?.model != ObjectIdentifier(model) {
+                    weightSeries = (ObjectIdentifier(model), model.namedParameters.map { (tag: "weight/\($0.0)", parameter: $0.1) })
+                }
+                for (tag, parameter) in weightSeries!.series {
+                    try parameter.value.withUnsafeBufferPointer { try weights.addHistogram(tag, values: $0, step: step.step) }
                 }
             }
         } catch {

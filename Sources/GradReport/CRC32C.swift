@@ -10,19 +10,21 @@ public enum CRC32C {
     /// The reflected Castagnoli polynomial.
     public static let polynomial: UInt32 = 0x82F6_3B78
 
-    /// Eight 256-entry tables: `tables[0]` is the classic byte table, `tables[k][b]` the CRC of
-    /// byte `b` followed by `k` zero bytes.
-    static let tables: [[UInt32]] = {
+    /// Eight 256-entry tables, one after the other: entry `256·k + b` is the CRC of byte `b`
+    /// followed by `k` zero bytes (`k = 0` is the classic byte table).
+    static let tables: [UInt32] = {
         var first = [UInt32](repeating: 0, count: 256)
         for byte in 0..<256 {
             var crc = UInt32(byte)
             for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ polynomial : crc >> 1 }
             first[byte] = crc
         }
-        var tables = [first]
+        var tables = first
         for k in 1..<8 {
-            let previous = tables[k - 1]
-            tables.append((0..<256).map { b in (previous[b] >> 8) ^ first[Int(previous[b] & 0xFF)] })
+            for b in 0..<256 {
+                let previous = tables[256 * (k - 1) + b]
+                tables.append((previous >> 8) ^ first[Int(previous & 0xFF)])
+            }
         }
         return tables
     }()
@@ -34,22 +36,27 @@ public enum CRC32C {
     ///   - bytes: the data.
     ///   - crc: the checksum of the preceding data, or 0.
     public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
-        var c = ~crc
-        let t = tables
-        let t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3], t4 = t[4], t5 = t[5], t6 = t[6], t7 = t[7]
-        var i = 0
-        let n = bytes.count
-        while i + 8 <= n {
-            let low = c ^ (UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
-            c = t7[Int(low & 0xFF)] ^ t6[Int((low >> 8) & 0xFF)] ^ t5[Int((low >> 16) & 0xFF)] ^ t4[Int(low >> 24)]
-                ^ t3[Int(bytes[i + 4])] ^ t2[Int(bytes[i + 5])] ^ t1[Int(bytes[i + 6])] ^ t0[Int(bytes[i + 7])]
-            i += 8
+        tables.withUnsafeBufferPointer { table in
+            // `table` has 2048 entries and every index below is a byte plus 256·k, k < 8.
+            let t = table.baseAddress!
+            var c = ~crc
+            var i = 0
+            let n = bytes.count
+            while i + 8 <= n {
+                let low = c ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian
+                let high = bytes.loadUnaligned(fromByteOffset: i + 4, as: UInt32.self).littleEndian
+                c = t[1792 + Int(low & 0xFF)] ^ t[1536 + Int((low >> 8) & 0xFF)]
+                    ^ t[1280 + Int((low >> 16) & 0xFF)] ^ t[1024 + Int(low >> 24)]
+                    ^ t[768 + Int(high & 0xFF)] ^ t[512 + Int((high >> 8) & 0xFF)]
+                    ^ t[256 + Int((high >> 16) & 0xFF)] ^ t[Int(high >> 24)]
+                i += 8
+            }
+            while i < n {
+                c = (c >> 8) ^ t[Int((c ^ UInt32(bytes[i])) & 0xFF)]
+                i += 1
+            }
+            return ~c
         }
-        while i < n {
-            c = (c >> 8) ^ t0[Int((c ^ UInt32(bytes[i])) & 0xFF)]
-            i += 1
-        }
-        return ~c
     }
 
     /// The CRC-32C of a byte array.

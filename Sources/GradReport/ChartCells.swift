@@ -86,16 +86,22 @@ struct CellLayout {
         let fontSize = Swift.min(12, cellHeight * 0.45, cellWidth / 5.2)
         for r in 0..<rows {
             precondition(values[r].count == columns, "cell chart \(title): row \(r) has \(values[r].count) values, row 0 has \(columns)")
+            let rowName = r < rowLabels.count ? rowLabels[r] : "\(r)"
+            // Tooltip: "<rowWord> <rowName>, <columnWord> <columnName>: <value>".
+            let tooltipStart = "\(rowWord) \(rowName), \(columnWord) "
             for c in 0..<columns {
                 let v = values[r][c]
                 let x = left + Double(c) * cellWidth, y = rowTop(r)
-                let rowName = r < rowLabels.count ? rowLabels[r] : "\(r)"
                 let columnName = c < columnLabels.count ? columnLabels[c] : "\(c)"
                 let colourless = colours.fraction(v) == nil
                 doc.rect(x: x, y: y, width: cellWidth + (annotate ? 0 : 0.4), height: cellHeight + (annotate ? 0 : 0.4),
                          fill: colours.colour(v), stroke: annotate ? "#FFFFFF" : nil,
-                         className: colourless && !(colours.kind == .log && v == 0) ? "cell nonfinite" : "cell",
-                         tooltip: "\(rowWord) \(rowName), \(columnWord) \(columnName): \(ChartFormat.number(v))")
+                         className: colourless && !(colours.kind == .log && v == 0) ? "cell nonfinite" : "cell") { tooltip in
+                    tooltip.appendEscaped(tooltipStart)
+                    tooltip.appendEscaped(columnName)
+                    tooltip.append(": ")
+                    tooltip.appendEscaped(ChartFormat.number(v))
+                }
                 if annotate && fontSize >= 7 {
                     let text = ChartFormat.number(v)
                     doc.text(ChartFormat.fitted(text, width: cellWidth - 4, size: fontSize), x: x + cellWidth / 2,

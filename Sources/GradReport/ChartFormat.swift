@@ -79,10 +79,44 @@ public enum ChartFormat {
     ///   - size: the font size in pixels.
     public static func textWidth(_ text: String, size: Double) -> Double {
         var em = 0.0
-        for c in text {
-            if "ijlI.,:;|!'() ".contains(c) { em += 0.32 } else if c.isUppercase || "mwMW".contains(c) { em += 0.72 } else { em += 0.58 }
-        }
+        // ASCII without a carriage return (which joins a following newline into one character):
+        // one character per byte, so the same widths, added in the same order, from the bytes.
+        let asciiWidth: Double? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else { return nil }
+            for byte in bytes { em += asciiCharacterWidth(byte) }
+            return em * size
+        } ?? nil
+        if let asciiWidth { return asciiWidth }
+        for c in text { em += characterWidth(c) }
         return em * size
+    }
+
+    /// The width of one character in em, as `textWidth` counts it: 0.32 for `ijlI.,:;|!'()` and
+    /// space, 0.72 for capitals and `m`, `w`, 0.58 for the rest (characters compared as Swift
+    /// compares them, by canonical equivalence).
+    private static func characterWidth(_ c: Character) -> Double {
+        if let ascii = c.asciiValue { return asciiCharacterWidth(ascii) }
+        if c.unicodeScalars.count == 1 {
+            // The only single scalars equal to an ASCII character are U+037E (";"), U+1FEF ("`")
+            // and U+212A ("K"); of those, only ";" is narrow and only "K" is a capital.
+            if c.unicodeScalars.first!.value == 0x037E { return 0.32 }
+            return c.isUppercase ? 0.72 : 0.58
+        }
+        if "ijlI.,:;|!'() ".contains(c) { return 0.32 } else if c.isUppercase || "mwMW".contains(c) { return 0.72 } else { return 0.58 }
+    }
+
+    /// `characterWidth` of an ASCII character.
+    private static func asciiCharacterWidth(_ byte: UInt8) -> Double {
+        switch byte {
+        case UInt8(ascii: "i"), UInt8(ascii: "j"), UInt8(ascii: "l"), UInt8(ascii: "I"), UInt8(ascii: "."),
+             UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: "|"), UInt8(ascii: "!"),
+             UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: " "):
+            0.32
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "m"), UInt8(ascii: "w"):
+            0.72
+        default:
+            0.58
+        }
     }
 
     /// `text` cut to fit `width` pixels at `size`, ending in `…` when cut.
@@ -93,10 +127,15 @@ public enum ChartFormat {
     ///   - size: the font size.
     public static func fitted(_ text: String, width: Double, size: Double) -> String {
         if textWidth(text, size: size) <= width { return text }
+        // textWidth(out + c + "…"), its sum kept from one character to the next.
         var out = ""
+        var em = 0.0
+        let ellipsis = characterWidth("…")
         for c in text {
-            if textWidth(out + String(c) + "…", size: size) > width { break }
+            let longer = em + characterWidth(c)
+            if (longer + ellipsis) * size > width { break }
             out.append(c)
+            em = longer
         }
         return out + "…"
     }

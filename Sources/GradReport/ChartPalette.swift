@@ -69,11 +69,11 @@ public enum ChartPalette {
     }
 
     private static func hex(_ r: Double, _ g: Double, _ b: Double) -> String {
-        func byte(_ v: Double) -> String {
+        var text: [UInt8] = [UInt8(ascii: "#")]
+        for v in [r, g, b] {
             let n = Swift.min(255, Swift.max(0, Int(v.rounded())))
-            let digits = Array("0123456789ABCDEF")
-            return String([digits[n / 16], digits[n % 16]])
+            for digit in [n / 16, n % 16] { text.append(digit < 10 ? UInt8(ascii: "0") + UInt8(digit) : UInt8(ascii: "A") + UInt8(digit - 10)) }
         }
-        return "#" + byte(r) + byte(g) + byte(b)
+        return String(decoding: text, as: UTF8.self)
     }
 }

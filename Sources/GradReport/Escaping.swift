@@ -17,26 +17,12 @@ public func escapeMarkup(_ text: String) -> String {
     // Most text (numbers, path data, names) needs nothing: one pass over its bytes says so.
     // Every byte that may start a change is a special character, a control character, or the
     // lead byte of U+2000–U+2FFF (0xE2: the bidirectional controls) or U+F000–U+FFFF (0xEF).
-    if !text.utf8.contains(where: mayNeedEscaping) { return text }
-    var out = ""
-    out.reserveCapacity(text.utf8.count)
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
-        default:
-            if isReplacedInMarkup(scalar) {
-                out += "\u{FFFD}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out
+    let plain = text.utf8.withContiguousStorageIfAvailable { !$0.contains(where: mayNeedEscaping) }
+        ?? !text.utf8.contains(where: mayNeedEscaping)
+    if plain { return text }
+    var out = TextBuffer(capacity: text.utf8.count + 16)
+    out.appendEscaped(text)
+    return out.string
 }
 
 /// Whether a UTF-8 byte may begin something `escapeMarkup` changes.
@@ -45,17 +31,6 @@ private func mayNeedEscaping(_ byte: UInt8) -> Bool {
     switch byte {
     case 0x09, 0x0A, 0x0D: false
     case 0x00..<0x20, 0x7F, UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), UInt8(ascii: "'"), 0xE2, 0xEF: true
-    default: false
-    }
-}
-
-/// Whether `escapeMarkup` writes `scalar` as U+FFFD: C0 controls (but tab, newline, carriage
-/// return), DEL, U+FFFE, U+FFFF, and the bidirectional embeddings, overrides and isolates.
-func isReplacedInMarkup(_ scalar: Unicode.Scalar) -> Bool {
-    switch scalar.value {
-    case 0x09, 0x0A, 0x0D: false
-    case 0x00..<0x20, 0x7F, 0xFFFE, 0xFFFF: true
-    case 0x202A...0x202E, 0x2066...0x2069: true
     default: false
     }
 }

@@ -41,10 +41,10 @@ public enum CSVExport {
     ///   - losses: the loss per step (empty: the record's losses).
     public static func table(record: MonitorRecord, losses: [(step: Int, value: Double)]) -> String {
         var names: [String] = []
-        var known: Set<String> = []
+        var columnOf: [String: Int] = [:]
         for s in record.steps {
-            for p in s.parameters where !known.contains(p.name) {
-                known.insert(p.name)
+            for p in s.parameters where columnOf[p.name] == nil {
+                columnOf[p.name] = names.count
                 names.append(p.name)
             }
         }
@@ -54,33 +54,56 @@ public enum CSVExport {
         } else {
             for entry in losses { lossAt[entry.step] = entry.value }
         }
-        var statistics: [Int: StepStatistics] = [:]
-        for s in record.steps { statistics[s.step] = s }
+        // The last recorded statistics of each step, by index into `record.steps`.
+        var statistics: [Int: Int] = [:]
+        for (index, s) in record.steps.enumerated() { statistics[s.step] = index }
         let steps = Set(lossAt.keys).union(statistics.keys).sorted()
 
-        var text = (["step", "loss", "grad_norm_global"] + names.map { "grad_norm_\($0)" } + names.map { "update_ratio_\($0)" })
-            .map(field).joined(separator: ",") + "\n"
+        let header = (["step", "loss", "grad_norm_global"] + names.map { "grad_norm_\($0)" } + names.map { "update_ratio_\($0)" })
+            .map(field).joined(separator: ",")
+        // About a dozen bytes per cell.
+        var text = TextBuffer(capacity: header.utf8.count + 1 + steps.count * (3 + 2 * names.count) * 12)
+        text.appendUnescaped(header)
+        text.append("\n")
+        // One row: step, loss, global norm, then the norms and the update ratios by column.
+        var norms = [Double?](repeating: nil, count: names.count), ratios = norms
         for step in steps {
-            var cells = [String(step), lossAt[step].map(number) ?? ""]
-            let s = statistics[step]
-            cells.append(s.map { number($0.globalGradientNorm) } ?? "")
-            var norms: [String: Double] = [:], ratios: [String: Double] = [:]
-            for p in s?.parameters ?? [] {
-                norms[p.name] = p.gradientNorm
-                ratios[p.name] = p.updateRatio
+            text.append(step)
+            text.append(",")
+            if let loss = lossAt[step] { text.appendUnescaped(number(loss)) }
+            text.append(",")
+            for j in names.indices {
+                norms[j] = nil
+                ratios[j] = nil
             }
-            cells += names.map { norms[$0].map(number) ?? "" }
-            cells += names.map { ratios[$0].map(number) ?? "" }
-            text += cells.joined(separator: ",") + "\n"
+            if let index = statistics[step] {
+                let s = record.steps[index]
+                text.appendUnescaped(number(s.globalGradientNorm))
+                for (k, p) in s.parameters.enumerated() {
+                    // Parameters come in the same order at every step (the lookup is the fallback).
+                    let j = k < names.count && names[k] == p.name ? k : columnOf[p.name]!
+                    norms[j] = p.gradientNorm
+                    ratios[j] = p.updateRatio
+                }
+            }
+            for value in norms {
+                text.append(",")
+                if let value { text.appendUnescaped(number(value)) }
+            }
+            for value in ratios {
+                text.append(",")
+                if let value { text.appendUnescaped(number(value)) }
+            }
+            text.append("\n")
         }
-        return text
+        return text.string
     }
 
     /// A number cell: Swift's shortest round-trip text, or `nan`, `inf`, `-inf`.
     static func number(_ x: Double) -> String {
         if x.isNaN { return "nan" }
         if x.isInfinite { return x > 0 ? "inf" : "-inf" }
-        return "\(x)"
+        return x.description
     }
 
     /// A text cell, quoted (quotes doubled) when it holds a comma, quote or line break.

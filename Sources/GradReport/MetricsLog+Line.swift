@@ -91,20 +91,30 @@ public struct MetricsLine: Codable, Sendable, Equatable {
 
     /// The line as one JSON object, keys in the documented order, no newline.
     public var json: String {
-        var text = "{\"step\":\(step)"
-        if let epoch { text += ",\"epoch\":\(epoch)" }
-        text += ",\"loss\":" + Self.jsonNumber(loss)
-        if let validationLoss { text += ",\"val_loss\":" + Self.jsonNumber(validationLoss) }
-        if let learningRate { text += ",\"lr\":" + Self.jsonNumber(learningRate) }
-        if let gradientNorm { text += ",\"grad_norm\":" + Self.jsonNumber(gradientNorm) }
-        if let clippedNorm { text += ",\"clipped_norm\":" + Self.jsonNumber(clippedNorm) }
+        var text = "{\"step\":"
+        text.reserveCapacity(160)
+        text += String(step)
+        if let epoch {
+            text += ",\"epoch\":"
+            text += String(epoch)
+        }
+        func field(_ key: String, _ value: Double?) {
+            guard let value else { return }
+            text += key
+            text += Self.jsonNumber(value)
+        }
+        field(",\"loss\":", loss)
+        field(",\"val_loss\":", validationLoss)
+        field(",\"lr\":", learningRate)
+        field(",\"grad_norm\":", gradientNorm)
+        field(",\"clipped_norm\":", clippedNorm)
         if !parameterGradientNorms.isEmpty {
             let names = parameterGradientNorms.keys.sorted { $0.compare($1, options: .numeric) == .orderedAscending }
             text += ",\"grad_norms\":{"
                 + names.map { SafeTensors.quoted($0) + ":" + Self.jsonNumber(parameterGradientNorms[$0]!) }.joined(separator: ",")
                 + "}"
         }
-        text += ",\"skipped\":\(skipped)}"
+        text += skipped ? ",\"skipped\":true}" : ",\"skipped\":false}"
         return text
     }
 
@@ -119,6 +129,6 @@ public struct MetricsLine: Codable, Sendable, Equatable {
     static func jsonNumber(_ x: Double) -> String {
         if x.isNaN { return "\"nan\"" }
         if x.isInfinite { return x > 0 ? "\"inf\"" : "\"-inf\"" }
-        return "\(x)"
+        return x.description
     }
 }

@@ -51,13 +51,13 @@ public struct ProtobufEncoder: Sendable {
     /// Appends eight little-endian bytes.
     /// - Parameter value: the bits.
     public mutating func appendFixed64(_ value: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// Appends four little-endian bytes.
     /// - Parameter value: the bits.
     public mutating func appendFixed32(_ value: UInt32) {
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// Appends a field key: `(field << 3) | wireType` as a varint.
@@ -117,12 +117,21 @@ public struct ProtobufEncoder: Sendable {
         bytes += data
     }
 
+    /// Appends `data` as it is (no key): the bytes of a message whose key and length were
+    /// written before, or a whole serialized message.
+    /// - Parameter data: the bytes.
+    public mutating func appendRaw(_ data: [UInt8]) {
+        bytes += data
+    }
+
     /// Appends a `string` field (UTF-8, length-delimited).
     /// - Parameters:
     ///   - field: the field number.
     ///   - value: the text.
     public mutating func appendString(field: Int, _ value: String) {
-        appendBytes(field: field, Array(value.utf8))
+        appendKey(field: field, .lengthDelimited)
+        appendVarint(UInt64(value.utf8.count))
+        bytes.append(contentsOf: value.utf8)
     }
 
     /// Appends a nested message field.
@@ -142,7 +151,52 @@ public struct ProtobufEncoder: Sendable {
         guard !values.isEmpty else { return }
         appendKey(field: field, .lengthDelimited)
         appendVarint(UInt64(values.count * 8))
+        #if _endian(little)
+        // The array's memory already holds the little-endian IEEE 754 bits, back to back.
+        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        #else
         bytes.reserveCapacity(bytes.count + values.count * 8)
         for v in values { appendFixed64(v.bitPattern) }
+        #endif
+    }
+
+    // MARK: Sizes, for writing a nested message straight into its parent
+
+    /// The number of bytes `appendVarint(value)` writes (1 to 10).
+    /// - Parameter value: the unsigned value.
+    public static func varintSize(_ value: UInt64) -> Int {
+        // One byte per started group of seven significant bits (at least one byte).
+        (64 - (value | 1).leadingZeroBitCount + 6) / 7
+    }
+
+    /// The number of bytes of a length-delimited field `field` holding `length` bytes: key,
+    /// length varint and the bytes.
+    /// - Parameters:
+    ///   - field: the field number.
+    ///   - length: the bytes' count.
+    public static func lengthDelimitedSize(field: Int, length: Int) -> Int {
+        varintSize(UInt64(field) << 3) + varintSize(UInt64(length)) + length
+    }
+
+    /// Appends the key and length of a length-delimited field whose `length` bytes the caller
+    /// appends next (a nested message written in place, its size computed beforehand).
+    /// - Parameters:
+    ///   - field: the field number.
+    ///   - length: the number of bytes that follow.
+    public mutating func appendLengthDelimitedHeader(field: Int, length: Int) {
+        appendKey(field: field, .lengthDelimited)
+        appendVarint(UInt64(length))
+    }
+
+    /// Runs `body` with an encoder that appends to the end of `buffer` in place (no copy of
+    /// what `buffer` holds), for messages written straight into a larger buffer.
+    /// - Parameters:
+    ///   - buffer: the bytes to continue; afterwards they end with what `body` appended.
+    ///   - body: appends fields.
+    static func appending(to buffer: inout [UInt8], _ body: (inout ProtobufEncoder) -> Void) {
+        var encoder = ProtobufEncoder()
+        swap(&encoder.bytes, &buffer)
+        body(&encoder)
+        swap(&encoder.bytes, &buffer)
     }
 }

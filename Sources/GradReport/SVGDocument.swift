@@ -20,7 +20,7 @@ public struct SVGDocument: Sendable {
     /// The font family of all text.
     public var fontFamily = "DejaVu Sans, Helvetica, Arial, sans-serif"
     /// The elements so far, one per line.
-    private var body = ""
+    private var body = TextBuffer(capacity: 16 * 1024)
     /// The number of elements appended so far.
     public private(set) var elementCount = 0
 
@@ -61,12 +61,17 @@ public struct SVGDocument: Sendable {
     ///   - className: a `class` attribute, or nil.
     public mutating func line(x1: Double, y1: Double, x2: Double, y2: Double, stroke: String,
                               strokeWidth: Double = 1, dash: String? = nil, className: String? = nil) {
-        guard let a = svgNumber(x1), let b = svgNumber(y1), let c = svgNumber(x2), let d = svgNumber(y2),
-              let w = svgNumber(strokeWidth) else { return }
-        var attributes = [("x1", a), ("y1", b), ("x2", c), ("y2", d), ("stroke", stroke), ("stroke-width", w)]
-        if let dash { attributes.append(("stroke-dasharray", dash)) }
-        if let className { attributes.append(("class", className)) }
-        appendElement("line", attributes)
+        guard drawable(x1), drawable(y1), drawable(x2), drawable(y2), drawable(strokeWidth) else { return }
+        openElement("line")
+        attribute("x1", x1)
+        attribute("y1", y1)
+        attribute("x2", x2)
+        attribute("y2", y2)
+        attribute("stroke", stroke)
+        attribute("stroke-width", strokeWidth)
+        if let dash { attribute("stroke-dasharray", dash) }
+        if let className { attribute("class", className) }
+        closeElement("line", tooltip: nil)
     }
 
     /// Appends an open polyline through `points` (points with a non-finite coordinate are
@@ -81,16 +86,29 @@ public struct SVGDocument: Sendable {
     ///   - tooltip: a `<title>` child shown on hover, or nil.
     public mutating func polyline(_ points: [(x: Double, y: Double)], stroke: String, strokeWidth: Double = 1.5,
                                   dash: String? = nil, className: String? = nil, tooltip: String? = nil) {
-        let written = points.compactMap { p -> String? in
-            guard let x = svgNumber(p.x), let y = svgNumber(p.y) else { return nil }
-            return "\(x),\(y)"
+        var written = 0
+        for p in points where drawable(p.x) && drawable(p.y) { written += 1 }
+        guard written >= 2, drawable(strokeWidth) else { return }
+        openElement("polyline")
+        // points="x,y x,y …" (numbers need no escaping).
+        body.append(" points=\"")
+        var first = true
+        for p in points where drawable(p.x) && drawable(p.y) {
+            if !first { body.append(" ") }
+            first = false
+            body.appendSVGNumber(p.x)
+            body.append(",")
+            body.appendSVGNumber(p.y)
         }
-        guard written.count >= 2, let w = svgNumber(strokeWidth) else { return }
-        var attributes = [("points", written.joined(separator: " ")), ("fill", "none"), ("stroke", stroke),
-                          ("stroke-width", w), ("stroke-linejoin", "round"), ("stroke-linecap", "round")]
-        if let dash { attributes.append(("stroke-dasharray", dash)) }
-        if let className { attributes.append(("class", className)) }
-        appendElement("polyline", attributes, tooltip: tooltip)
+        body.append("\"")
+        attribute("fill", "none")
+        attribute("stroke", stroke)
+        attribute("stroke-width", strokeWidth)
+        attribute("stroke-linejoin", "round")
+        attribute("stroke-linecap", "round")
+        if let dash { attribute("stroke-dasharray", dash) }
+        if let className { attribute("class", className) }
+        closeElement("polyline", tooltip: tooltip)
     }
 
     /// Appends a rectangle.
@@ -108,12 +126,38 @@ public struct SVGDocument: Sendable {
     public mutating func rect(x: Double, y: Double, width: Double, height: Double, fill: String,
                               stroke: String? = nil, strokeWidth: Double = 1, className: String? = nil,
                               tooltip: String? = nil) {
-        guard let a = svgNumber(x), let b = svgNumber(y), let c = svgNumber(Swift.max(0, width)),
-              let d = svgNumber(Swift.max(0, height)), let w = svgNumber(strokeWidth) else { return }
-        var attributes = [("x", a), ("y", b), ("width", c), ("height", d), ("fill", fill)]
-        if let stroke { attributes += [("stroke", stroke), ("stroke-width", w)] }
-        if let className { attributes.append(("class", className)) }
-        appendElement("rect", attributes, tooltip: tooltip)
+        guard openRect(x: x, y: y, width: width, height: height, fill: fill, stroke: stroke, strokeWidth: strokeWidth,
+                       className: className) else { return }
+        closeElement("rect", tooltip: tooltip)
+    }
+
+    /// `rect` with a tooltip that `writeTooltip` appends to the markup, escaped (a heat map's
+    /// cell, whose tooltip is put together from its row's and column's names without making a
+    /// string per cell).
+    mutating func rect(x: Double, y: Double, width: Double, height: Double, fill: String, stroke: String? = nil,
+                       strokeWidth: Double = 1, className: String? = nil, tooltip writeTooltip: (inout TextBuffer) -> Void) {
+        guard openRect(x: x, y: y, width: width, height: height, fill: fill, stroke: stroke, strokeWidth: strokeWidth,
+                       className: className) else { return }
+        closeElement("rect", writeTooltip: writeTooltip)
+    }
+
+    /// Writes `<rect` and its attributes, or nothing (returning false) when a number is not drawable.
+    private mutating func openRect(x: Double, y: Double, width: Double, height: Double, fill: String, stroke: String?,
+                                   strokeWidth: Double, className: String?) -> Bool {
+        let width = Swift.max(0, width), height = Swift.max(0, height)
+        guard drawable(x), drawable(y), drawable(width), drawable(height), drawable(strokeWidth) else { return false }
+        openElement("rect")
+        attribute("x", x)
+        attribute("y", y)
+        attribute("width", width)
+        attribute("height", height)
+        attribute("fill", fill)
+        if let stroke {
+            attribute("stroke", stroke)
+            attribute("stroke-width", strokeWidth)
+        }
+        if let className { attribute("class", className) }
+        return true
     }
 
     /// Appends a circle.
@@ -128,11 +172,15 @@ public struct SVGDocument: Sendable {
     ///   - tooltip: a `<title>` child shown on hover, or nil.
     public mutating func circle(cx: Double, cy: Double, r: Double, fill: String, stroke: String? = nil,
                                 className: String? = nil, tooltip: String? = nil) {
-        guard let a = svgNumber(cx), let b = svgNumber(cy), let c = svgNumber(r) else { return }
-        var attributes = [("cx", a), ("cy", b), ("r", c), ("fill", fill)]
-        if let stroke { attributes.append(("stroke", stroke)) }
-        if let className { attributes.append(("class", className)) }
-        appendElement("circle", attributes, tooltip: tooltip)
+        guard drawable(cx), drawable(cy), drawable(r) else { return }
+        openElement("circle")
+        attribute("cx", cx)
+        attribute("cy", cy)
+        attribute("r", r)
+        attribute("fill", fill)
+        if let stroke { attribute("stroke", stroke) }
+        if let className { attribute("class", className) }
+        closeElement("circle", tooltip: tooltip)
     }
 
     /// Appends a text label.
@@ -151,17 +199,29 @@ public struct SVGDocument: Sendable {
     public mutating func text(_ text: String, x: Double, y: Double, size: Double = 12, anchor: TextAnchor = .start,
                               fill: String = "#222222", bold: Bool = false, rotation: Double = 0,
                               className: String? = nil, tooltip: String? = nil) {
-        guard let a = svgNumber(x), let b = svgNumber(y), let s = svgNumber(size) else { return }
-        var attributes = [("x", a), ("y", b), ("font-size", s), ("fill", fill)]
-        if anchor != .start { attributes.append(("text-anchor", anchor.rawValue)) }
-        if bold { attributes.append(("font-weight", "bold")) }
-        if rotation != 0, let r = svgNumber(rotation) { attributes.append(("transform", "rotate(\(r) \(a) \(b))")) }
-        if let className { attributes.append(("class", className)) }
-        openElement("text", attributes)
-        body += ">"
+        guard drawable(x), drawable(y), drawable(size) else { return }
+        openElement("text")
+        attribute("x", x)
+        attribute("y", y)
+        attribute("font-size", size)
+        attribute("fill", fill)
+        if anchor != .start { attribute("text-anchor", anchor.rawValue) }
+        if bold { attribute("font-weight", "bold") }
+        if rotation != 0 && drawable(rotation) {
+            // transform="rotate(r x y)"
+            body.append(" transform=\"rotate(")
+            body.appendSVGNumber(rotation)
+            body.append(" ")
+            body.appendSVGNumber(x)
+            body.append(" ")
+            body.appendSVGNumber(y)
+            body.append(")\"")
+        }
+        if let className { attribute("class", className) }
+        body.append(">")
         if let tooltip { appendTitle(tooltip) }
-        body += escapeMarkup(text)
-        body += "</text>\n"
+        body.appendEscaped(text)
+        body.append("</text>\n")
     }
 
     /// The finished image: an `<svg>` element with `xmlns`, `width`, `height`, `viewBox`, a
@@ -172,42 +232,61 @@ public struct SVGDocument: Sendable {
         out += " role=\"img\" aria-label=\"\(escapeMarkup(title))\" font-family=\"\(escapeMarkup(fontFamily))\">\n"
         out += "<title>\(escapeMarkup(title))</title>\n"
         out += "<rect x=\"0\" y=\"0\" width=\"\(w)\" height=\"\(h)\" fill=\"#ffffff\"/>\n"
-        out += body
+        out += body.string
         return out + "</svg>"
     }
 
-    /// Writes `<name attributes` (attribute values escaped), counting one element more.
-    private mutating func openElement(_ name: String, _ attributes: [(String, String)]) {
+    /// Whether `x` can be written as a coordinate (`svgNumber(x)` is not nil).
+    private func drawable(_ x: Double) -> Bool { x.isFinite && Swift.abs(x) < 1e9 }
+
+    /// Writes `<name`, counting one element more; the attributes follow.
+    private mutating func openElement(_ name: StaticString) {
         elementCount += 1
-        body += "<"
-        body += name
-        for (key, value) in attributes {
-            body += " "
-            body += key
-            body += "=\""
-            body += escapeMarkup(value)
-            body += "\""
-        }
+        body.append("<")
+        body.append(name)
+    }
+
+    /// Writes ` key="value"`, the value escaped.
+    private mutating func attribute(_ key: StaticString, _ value: String) {
+        body.append(" ")
+        body.append(key)
+        body.append("=\"")
+        body.appendEscaped(value)
+        body.append("\"")
+    }
+
+    /// Writes ` key="number"` (`svgNumber`'s text; the caller checked that it is drawable).
+    private mutating func attribute(_ key: StaticString, _ value: Double) {
+        body.append(" ")
+        body.append(key)
+        body.append("=\"")
+        body.appendSVGNumber(value)
+        body.append("\"")
     }
 
     private mutating func appendTitle(_ tooltip: String) {
-        body += "<title>"
-        body += escapeMarkup(tooltip)
-        body += "</title>"
+        body.append("<title>")
+        body.appendEscaped(tooltip)
+        body.append("</title>")
     }
 
-    /// Writes an element with its attributes, and a `<title>` child when there is a tooltip.
-    private mutating func appendElement(_ name: String, _ attributes: [(String, String)], tooltip: String? = nil) {
-        openElement(name, attributes)
-        guard let tooltip else {
-            body += "/>\n"
-            return
+    /// Ends an element opened by `openElement`: `/>`, or with a tooltip a `<title>` child and
+    /// the closing tag.
+    private mutating func closeElement(_ name: StaticString, tooltip: String?) {
+        if let tooltip {
+            closeElement(name) { $0.appendEscaped(tooltip) }
+        } else {
+            body.append("/>\n")
         }
-        body += ">"
-        appendTitle(tooltip)
-        body += "</"
-        body += name
-        body += ">\n"
+    }
+
+    /// Ends an element with a `<title>` child that `writeTooltip` appends, and the closing tag.
+    private mutating func closeElement(_ name: StaticString, writeTooltip: (inout TextBuffer) -> Void) {
+        body.append("><title>")
+        writeTooltip(&body)
+        body.append("</title></")
+        body.append(name)
+        body.append(">\n")
     }
 }
 
@@ -218,15 +297,9 @@ public struct SVGDocument: Sendable {
 /// - Parameter x: the number.
 public func svgNumber(_ x: Double) -> String? {
     guard x.isFinite, Swift.abs(x) < 1e9 else { return nil }
-    let rounded = (x * 100).rounded() / 100
-    if rounded == 0 { return "0" }
-    // Integer arithmetic on hundredths: String(format:) was a third of a report's drawing time.
-    let hundredths = Int((Swift.abs(x) * 100).rounded())
-    let whole = hundredths / 100, fraction = hundredths % 100
-    var text = x < 0 ? "-" : ""
-    text += String(whole)
-    if fraction != 0 {
-        text += fraction % 10 == 0 ? ".\(fraction / 10)" : (fraction < 10 ? ".0\(fraction)" : ".\(fraction)")
-    }
-    return text
+    // Integer arithmetic on hundredths (`TextBuffer.appendSVGNumber`): String(format:) was a
+    // third of a report's drawing time.
+    var text = TextBuffer(capacity: 16)
+    text.appendSVGNumber(x)
+    return text.string
 }

@@ -79,9 +79,14 @@ public struct TensorBoardHistogram: Sendable, Equatable {
     /// The default-bucket histogram of any float collection (specialized at the two call sites).
     static func defaultBuckets<S: Collection>(_ values: S) -> TensorBoardHistogram where S.Element: BinaryFloatingPoint {
         let limits = Self.defaultBucketLimits
-        var counts = [Double](repeating: 0, count: limits.count)
         var low = Double.infinity, high = -Double.infinity
         var n = 0.0, sum = 0.0, squares = 0.0
+        // The non-empty buckets as (index, count), in increasing index order: for fewer values
+        // than buckets (a small layer) from their sorted bucket indices, else from a count per bucket.
+        var filled: [(index: Int, count: Double)] = []
+        let few = values.count < limits.count
+        var indices: [Int] = [], counts: [Double] = []
+        if few { indices.reserveCapacity(values.count) } else { counts = Array(repeating: 0, count: limits.count) }
         for element in values {
             let v = Double(element)
             guard v.isFinite else { continue }
@@ -90,24 +95,41 @@ public struct TensorBoardHistogram: Sendable, Equatable {
             n += 1
             sum += v
             squares += v * v
-            counts[Self.bucketIndex(of: v, limits: limits)] += 1
+            let index = Self.bucketIndex(of: v, limits: limits)
+            if few { indices.append(index) } else { counts[index] += 1 }
+        }
+        if few {
+            indices.sort()
+            for index in indices {
+                if let last = filled.last, last.index == index {
+                    filled[filled.count - 1].count += 1
+                } else {
+                    filled.append((index, 1))
+                }
+            }
+        } else {
+            for (index, count) in counts.enumerated() where count > 0 { filled.append((index, count)) }
         }
         guard n > 0 else {
             return TensorBoardHistogram(min: 0, max: 0, count: 0, sum: 0, sumOfSquares: 0, bucketLimits: [0], bucketCounts: [0])
         }
+        // Each run of empty buckets becomes one empty bucket ending at the run's last limit.
         var outLimits: [Double] = [], outCounts: [Double] = []
-        var i = 0
-        while i < counts.count {
-            var end = limits[i], count = counts[i]
-            var j = i + 1
-            while count <= 0 && j < counts.count && counts[j] <= 0 {
-                end = limits[j]
-                count = counts[j]
-                j += 1
+        outLimits.reserveCapacity(2 * filled.count + 1)
+        outCounts.reserveCapacity(2 * filled.count + 1)
+        var next = 0
+        for bucket in filled {
+            if bucket.index > next {
+                outLimits.append(limits[bucket.index - 1])
+                outCounts.append(0)
             }
-            outLimits.append(end)
-            outCounts.append(count)
-            i = j
+            outLimits.append(limits[bucket.index])
+            outCounts.append(bucket.count)
+            next = bucket.index + 1
+        }
+        if next < limits.count {
+            outLimits.append(limits[limits.count - 1])
+            outCounts.append(0)
         }
         return TensorBoardHistogram(min: low, max: high, count: n, sum: sum, sumOfSquares: squares,
                                     bucketLimits: outLimits, bucketCounts: outCounts)
@@ -115,12 +137,14 @@ public struct TensorBoardHistogram: Sendable, Equatable {
 
     /// The index of the first limit greater than `v` (`limits.count − 1` when none is).
     static func bucketIndex(of v: Double, limits: [Double]) -> Int {
-        var low = 0, high = limits.count - 1
-        while low < high {
-            let mid = (low + high) / 2
-            if limits[mid] > v { high = mid } else { low = mid + 1 }
+        limits.withUnsafeBufferPointer { limits in
+            var low = 0, high = limits.count - 1
+            while low < high {
+                let mid = (low + high) / 2
+                if limits[mid] > v { high = mid } else { low = mid + 1 }
+            }
+            return low
         }
-        return low
     }
 
     /// The monitor's signed linear bins as a TensorBoard histogram.
@@ -167,6 +191,14 @@ public struct TensorBoardHistogram: Sendable, Equatable {
     /// (doubles), `bucket_limit` 6 and `bucket` 7 (packed repeated doubles).
     public var encoded: ProtobufEncoder {
         var message = ProtobufEncoder()
+        encode(into: &message)
+        return message
+    }
+
+    /// Appends the fields of `encoded` to `message` (the histogram written in place, inside
+    /// an event).
+    /// - Parameter message: the encoder to append to.
+    func encode(into message: inout ProtobufEncoder) {
         message.appendDouble(field: 1, min)
         message.appendDouble(field: 2, max)
         message.appendDouble(field: 3, count)
@@ -174,6 +206,14 @@ public struct TensorBoardHistogram: Sendable, Equatable {
         message.appendDouble(field: 5, sumOfSquares)
         message.appendPackedDoubles(field: 6, bucketLimits)
         message.appendPackedDoubles(field: 7, bucketCounts)
-        return message
+    }
+
+    /// The number of bytes of `encoded`: five doubles of nine bytes, and each non-empty packed
+    /// field's key, length and eight bytes per value.
+    var encodedSize: Int {
+        func packed(_ field: Int, _ values: [Double]) -> Int {
+            values.isEmpty ? 0 : ProtobufEncoder.lengthDelimitedSize(field: field, length: values.count * 8)
+        }
+        return 5 * 9 + packed(6, bucketLimits) + packed(7, bucketCounts)
     }
 }

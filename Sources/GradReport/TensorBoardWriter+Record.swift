@@ -28,41 +28,95 @@ extension TensorBoardWriter {
     public static func write(record: MonitorRecord, losses: [(step: Int, value: Double)], to directory: URL,
                              wallTime: Double? = nil) throws -> URL {
         let time = wallTime ?? Date().timeIntervalSince1970
-        // (step, order within the step, write action); stable sort by step keeps the order.
-        var events: [(step: Int, order: Int, write: (TensorBoardWriter) throws -> Void)] = []
-        func scalar(_ tag: String, _ value: Double, _ step: Int) {
-            events.append((step, events.count, { try $0.addScalar(tag, value, step: step, wallTime: time) }))
+        // What goes out, in the order made here: a loss, all scalars of one recorded step, or
+        // a histogram. A stable sort by step (the position breaks ties) puts them in step order.
+        enum Item {
+            case loss(step: Int, value: Double)
+            case statistics(index: Int)
+            case histogram(index: Int)
         }
+        var items: [(step: Int, order: Int, item: Item)] = []
+        items.reserveCapacity(losses.count + record.steps.count + record.histograms.count)
+        func add(_ step: Int, _ item: Item) { items.append((step, items.count, item)) }
         if losses.isEmpty {
-            for s in record.steps { if let loss = s.loss { scalar("loss", loss, s.step) } }
+            for s in record.steps { if let loss = s.loss { add(s.step, .loss(step: s.step, value: loss)) } }
         } else {
-            for entry in losses { scalar("loss", entry.value, entry.step) }
+            for entry in losses { add(entry.step, .loss(step: entry.step, value: entry.value)) }
         }
-        var statistics: [Int: StepStatistics] = [:]
-        for s in record.steps {
-            statistics[s.step] = s
-            scalar("grad_norm/global", s.globalGradientNorm, s.step)
-            if let clipped = s.clippedGradientNorm { scalar("grad_norm/clipped", clipped, s.step) }
-            for p in s.parameters { scalar("grad_norm/\(p.name)", p.gradientNorm, s.step) }
-            for p in s.parameters { if let ratio = p.updateRatio { scalar("update_ratio/\(p.name)", ratio, s.step) } }
-            for l in s.layers { if let fraction = l.saturationFraction { scalar("saturation/\(l.name)", fraction, s.step) } }
-            for l in s.layers { if let fraction = l.deadFraction { scalar("dead/\(l.name)", fraction, s.step) } }
+        var statistics: [Int: Int] = [:]
+        for (index, s) in record.steps.enumerated() {
+            statistics[s.step] = index
+            add(s.step, .statistics(index: index))
         }
-        for h in record.histograms {
-            var sum: Double?, squares: Double?
-            if let p = statistics[h.step]?.parameters.first(where: { $0.name == h.name }), p.nonfiniteCount == 0 {
-                let n = Double(h.linearCounts.reduce(0, +))
-                sum = p.gradientMean * n
-                squares = (p.gradientStd * p.gradientStd + p.gradientMean * p.gradientMean) * n
-            }
-            events.append((h.step, events.count, {
-                try $0.addHistogram("grad/\(h.name)", histogram: h, sum: sum, sumOfSquares: squares, wallTime: time)
-            }))
-        }
-        events.sort { ($0.step, $0.order) < ($1.step, $1.order) }
+        for (index, h) in record.histograms.enumerated() { add(h.step, .histogram(index: index)) }
+        items.sort { ($0.step, $0.order) < ($1.step, $1.order) }
+
         let writer = try TensorBoardWriter(directory: directory)
-        for event in events { try event.write(writer) }
+        var norms = TagList(prefix: "grad_norm/"), ratios = TagList(prefix: "update_ratio/")
+        var saturations = TagList(prefix: "saturation/"), deads = TagList(prefix: "dead/")
+        var histogramTags: [String: [UInt8]] = [:]
+        let lossTag = Array("loss".utf8), globalTag = Array("grad_norm/global".utf8), clippedTag = Array("grad_norm/clipped".utf8)
+        for entry in items {
+            switch entry.item {
+            case .loss(let step, let value):
+                try writer.addScalar(utf8Tag: lossTag, value, step: step, wallTime: time)
+            case .statistics(let index):
+                let s = record.steps[index]
+                try writer.addScalar(utf8Tag: globalTag, s.globalGradientNorm, step: s.step, wallTime: time)
+                if let clipped = s.clippedGradientNorm { try writer.addScalar(utf8Tag: clippedTag, clipped, step: s.step, wallTime: time) }
+                for (k, p) in s.parameters.enumerated() {
+                    try writer.addScalar(utf8Tag: norms.tag(p.name, at: k), p.gradientNorm, step: s.step, wallTime: time)
+                }
+                for (k, p) in s.parameters.enumerated() {
+                    if let ratio = p.updateRatio { try writer.addScalar(utf8Tag: ratios.tag(p.name, at: k), ratio, step: s.step, wallTime: time) }
+                }
+                for (k, l) in s.layers.enumerated() {
+                    if let fraction = l.saturationFraction {
+                        try writer.addScalar(utf8Tag: saturations.tag(l.name, at: k), fraction, step: s.step, wallTime: time)
+                    }
+                }
+                for (k, l) in s.layers.enumerated() {
+                    if let fraction = l.deadFraction { try writer.addScalar(utf8Tag: deads.tag(l.name, at: k), fraction, step: s.step, wallTime: time) }
+                }
+            case .histogram(let index):
+                let h = record.histograms[index]
+                var sum: Double?, squares: Double?
+                if let s = statistics[h.step], let p = record.steps[s].parameters.first(where: { $0.name == h.name }), p.nonfiniteCount == 0 {
+                    let n = Double(h.linearCounts.reduce(0, +))
+                    sum = p.gradientMean * n
+                    squares = (p.gradientStd * p.gradientStd + p.gradientMean * p.gradientMean) * n
+                }
+                let tag = histogramTags[h.name] ?? Array("grad/\(h.name)".utf8)
+                histogramTags[h.name] = tag
+                try writer.addHistogram(utf8Tag: tag,
+                                        TensorBoardHistogram(h, sum: sum, sumOfSquares: squares), step: h.step, wallTime: time)
+            }
+        }
         try writer.close()
         return writer.url
+    }
+}
+
+/// The tags `prefix + name` of a series family as UTF-8, made once per name: each position
+/// (a parameter's or layer's index in a step) remembers its last name and tag, and the names
+/// are the same at every step of a run.
+private struct TagList {
+    let prefix: String
+    private var names: [String] = []
+    private var tags: [[UInt8]] = []
+
+    init(prefix: String) { self.prefix = prefix }
+
+    /// The tag of `name`, seen at position `index` of its step.
+    mutating func tag(_ name: String, at index: Int) -> [UInt8] {
+        if index < names.count && names[index] == name { return tags[index] }
+        let tag = Array((prefix + name).utf8)
+        while names.count <= index {
+            names.append("")
+            tags.append([])
+        }
+        names[index] = name
+        tags[index] = tag
+        return tag
     }
 }

@@ -53,7 +53,7 @@ public final class TensorBoardWriter {
         var event = ProtobufEncoder()
         event.appendDouble(field: 1, now)
         event.appendString(field: 3, Self.fileVersion)
-        appendRecord(event.bytes)
+        Self.appendRecord(event.bytes, to: &buffer)
     }
 
     deinit {
@@ -73,10 +73,18 @@ public final class TensorBoardWriter {
     ///   - wallTime: seconds since 1970 (now when nil).
     /// - Throws: `TensorBoardError.cannotWrite` when the buffer had to be written and could not be.
     public func addScalar(_ tag: String, _ value: Double, step: Int, wallTime: Double? = nil) throws {
-        var summaryValue = ProtobufEncoder()
-        summaryValue.appendString(field: 1, tag)
-        summaryValue.appendFloat(field: 2, Float(value))
-        try addSummary(summaryValue, step: step, wallTime: wallTime)
+        try addScalar(utf8Tag: Array(tag.utf8), value, step: step, wallTime: wallTime)
+    }
+
+    /// `addScalar` with the tag given as its UTF-8 bytes (made once for a series written at
+    /// many steps).
+    func addScalar(utf8Tag tag: [UInt8], _ value: Double, step: Int, wallTime: Double?) throws {
+        // Summary.Value: tag (1), simple_value (2, float).
+        let valueLength = ProtobufEncoder.lengthDelimitedSize(field: 1, length: tag.count) + 5
+        try addSummary(valueLength: valueLength, step: step, wallTime: wallTime) { summaryValue in
+            summaryValue.appendBytes(field: 1, tag)
+            summaryValue.appendFloat(field: 2, Float(value))
+        }
     }
 
     /// Logs a histogram of Float values (a weight or gradient tensor) in TensorFlow's default
@@ -130,10 +138,20 @@ public final class TensorBoardWriter {
     ///   - wallTime: seconds since 1970 (now when nil).
     /// - Throws: `TensorBoardError.cannotWrite`.
     public func addHistogram(_ tag: String, _ histogram: TensorBoardHistogram, step: Int, wallTime: Double? = nil) throws {
-        var summaryValue = ProtobufEncoder()
-        summaryValue.appendString(field: 1, tag)
-        summaryValue.appendMessage(field: 5, histogram.encoded)
-        try addSummary(summaryValue, step: step, wallTime: wallTime)
+        try addHistogram(utf8Tag: Array(tag.utf8), histogram, step: step, wallTime: wallTime)
+    }
+
+    /// `addHistogram` with the tag given as its UTF-8 bytes.
+    func addHistogram(utf8Tag tag: [UInt8], _ histogram: TensorBoardHistogram, step: Int, wallTime: Double?) throws {
+        // Summary.Value: tag (1), histo (5, a HistogramProto).
+        let histogramLength = histogram.encodedSize
+        let valueLength = ProtobufEncoder.lengthDelimitedSize(field: 1, length: tag.count)
+            + ProtobufEncoder.lengthDelimitedSize(field: 5, length: histogramLength)
+        try addSummary(valueLength: valueLength, step: step, wallTime: wallTime) { value in
+            value.appendBytes(field: 1, tag)
+            value.appendLengthDelimitedHeader(field: 5, length: histogramLength)
+            histogram.encode(into: &value)
+        }
     }
 
     /// Writes the buffered events to the file (one `write(2)`; not `fsync`).
@@ -176,33 +194,44 @@ public final class TensorBoardWriter {
         }
     }
 
-    /// Wraps one `Summary.Value` in a `Summary` and an `Event` and appends its record.
-    private func addSummary(_ summaryValue: ProtobufEncoder, step: Int, wallTime: Double?) throws {
+    /// Appends the record of an `Event` with `wall_time` (1), `step` (2) and `summary` (5) holding
+    /// one `Summary.Value` (1) of `valueLength` bytes, which `writeValue` appends; the event is
+    /// written straight into the buffer (its nested lengths computed beforehand).
+    private func addSummary(valueLength: Int, step: Int, wallTime: Double?,
+                            writeValue: (inout ProtobufEncoder) -> Void) throws {
         precondition(file.isOpen, "TensorBoardWriter: event added after close() to \(url.path)")
-        var summary = ProtobufEncoder()
-        summary.appendMessage(field: 1, summaryValue)
-        var event = ProtobufEncoder()
-        event.appendDouble(field: 1, wallTime ?? Date().timeIntervalSince1970)
-        event.appendInt64(field: 2, Int64(step))
-        event.appendMessage(field: 5, summary)
-        appendRecord(event.bytes)
+        let summaryLength = ProtobufEncoder.lengthDelimitedSize(field: 1, length: valueLength)
+        let eventLength = 9 + 1 + ProtobufEncoder.varintSize(UInt64(bitPattern: Int64(step)))
+            + ProtobufEncoder.lengthDelimitedSize(field: 5, length: summaryLength)
+        let time = wallTime ?? Date().timeIntervalSince1970
+        Self.appendRecord(length: eventLength, to: &buffer) { event in
+            event.appendDouble(field: 1, time)
+            event.appendInt64(field: 2, Int64(step))
+            event.appendLengthDelimitedHeader(field: 5, length: summaryLength)
+            event.appendLengthDelimitedHeader(field: 1, length: valueLength)
+            writeValue(&event)
+        }
         if buffer.count >= bufferLimit { try writeBuffer() }
-    }
-
-    /// Appends one TFRecord: length, masked CRC of the length, data, masked CRC of the data.
-    private func appendRecord(_ data: [UInt8]) {
-        Self.appendRecord(data, to: &buffer)
     }
 
     /// Appends the TFRecord framing of `data` to `buffer` in place (no intermediate arrays:
     /// a run's record has about a hundred thousand events).
     static func appendRecord(_ data: [UInt8], to buffer: inout [UInt8]) {
+        appendRecord(length: data.count, to: &buffer) { $0.appendRaw(data) }
+    }
+
+    /// Appends one TFRecord whose `length` data bytes `writeData` appends: the length, its
+    /// masked CRC, the data (written in place), the data's masked CRC.
+    static func appendRecord(length: Int, to buffer: inout [UInt8], writeData: (inout ProtobufEncoder) -> Void) {
         let start = buffer.count
-        withUnsafeBytes(of: UInt64(data.count).littleEndian) { buffer.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt64(length).littleEndian) { buffer.append(contentsOf: $0) }
         let lengthCRC = buffer.withUnsafeBytes { CRC32C.masked(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<start + 8]))) }
         withUnsafeBytes(of: lengthCRC.littleEndian) { buffer.append(contentsOf: $0) }
-        buffer.append(contentsOf: data)
-        withUnsafeBytes(of: CRC32C.masked(CRC32C.checksum(data)).littleEndian) { buffer.append(contentsOf: $0) }
+        ProtobufEncoder.appending(to: &buffer, writeData)
+        precondition(buffer.count == start + 12 + length,
+                     "TensorBoardWriter: a record announced \(length) bytes but holds \(buffer.count - start - 12)")
+        let dataCRC = buffer.withUnsafeBytes { CRC32C.masked(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + 12)...]))) }
+        withUnsafeBytes(of: dataCRC.littleEndian) { buffer.append(contentsOf: $0) }
     }
 
     /// The TFRecord framing of `data`: `uint64 length`, `uint32 masked CRC-32C(length bytes)`,
