@@ -100,11 +100,14 @@ extension CatalogExperiment {
             sections.append(HTMLSection(title: "Norm thresholds",
                                         blocks: [.paragraph(rule), items.isEmpty ? .paragraph("No warnings.") : .list(items, ordered: false)]))
         }
+        // Each run's section as its own report drew it, when every run with a record has one.
+        let withRecords = output.runs.filter { $0.result.record != nil }
+        let drawn = withRecords.compactMap(\.reportSection)
         let html = RunReport.html(
             title: "\(name): \(summary)", specYAML: nil, summary: [("experiment", name), ("runs", "\(output.runs.count)")],
             diagnosis: nil, verification: nil,
             runs: output.runs.map { (name: $0.spec.name, losses: $0.result.epochLosses, record: $0.result.record) },
-            extraSections: sections)
+            runSections: drawn.count == withRecords.count ? drawn : nil, extraSections: sections)
         try folder.write(html, to: "report.html")
     }
 }

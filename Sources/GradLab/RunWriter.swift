@@ -96,18 +96,21 @@ final class RunWriter: TrainingObserver {
     func trainerShouldStop() -> Bool { writeFailure != nil || (forward?.trainerShouldStop() ?? false) }
 
     /// Writes the files that need the whole run: summary, result, CSV, TensorBoard series,
-    /// checkpoint, charts and the report.
+    /// checkpoint, charts and the report; returns the run's section of the report.
+    @discardableResult
     func finish(_ output: SpecRunOutput, model: any Module<Float>, verification: VerificationReport? = nil,
-                reruns: [SpecRunOutput] = []) throws {
+                reruns: [SpecRunOutput] = []) throws -> HTMLSection? {
         if let writeFailure { throw writeFailure }
         try metrics.close()
         try weights.close()
-        try RunWriter.writeResults(output, model: model, folder: folder, verification: verification, reruns: reruns)
+        return try RunWriter.writeResults(output, model: model, folder: folder, verification: verification, reruns: reruns)
     }
 
-    /// The files of a finished run (also used to rewrite them after verification).
+    /// The files of a finished run (also used to rewrite them after verification); returns the
+    /// run's section of the report, charts drawn.
+    @discardableResult
     static func writeResults(_ output: SpecRunOutput, model: (any Module<Float>)?, folder: RunFolder,
-                             verification: VerificationReport? = nil, reruns: [SpecRunOutput] = []) throws {
+                             verification: VerificationReport? = nil, reruns: [SpecRunOutput] = []) throws -> HTMLSection? {
         var summary = output.summary
         summary.verification = verification ?? summary.verification
         try folder.writeJSON(output.result, to: "result.json")
@@ -118,16 +121,19 @@ final class RunWriter: TrainingObserver {
             try TensorBoardWriter.write(record: record, losses: losses, to: folder.url)
             try CSVExport.write(record: record, losses: losses, to: folder.file("metrics.csv"))
         }
-        try writeReport(title: output.spec.name, specYAML: output.spec.yaml, summary: summary,
-                        runs: [output] + reruns, folder: folder)
+        let sections = try writeReport(title: output.spec.name, specYAML: output.spec.yaml, summary: summary,
+                                       runs: [output] + reruns, folder: folder)
         // Last: a folder with summary.json is a finished run (sweeps skip it when resumed).
         try folder.writeJSON(summary, to: "summary.json")
+        return output.result.record == nil ? nil : sections.first
     }
 
     /// Writes the charts (`*.svg`) and `report.html` of one run and, with `runs`, of the runs
     /// compared with it.
+    /// Returns the sections of the runs with a record, charts drawn (`RunReport.runSection`).
+    @discardableResult
     static func writeReport(title: String, specYAML: String?, summary: RunSummary, runs: [SpecRunOutput],
-                            folder: RunFolder) throws {
+                            folder: RunFolder) throws -> [HTMLSection] {
         let series = runs.map { (name: $0.spec.name, losses: $0.result.epochLosses) }
         try folder.write(RunCharts.lossCurves(series: series, logScale: nil).svg(), to: "loss.svg")
         if let record = runs.first?.result.record {
@@ -137,11 +143,13 @@ final class RunWriter: TrainingObserver {
                 try folder.write(RunCharts.hiddenGradientNorms(record: record).svg(), to: "hidden_gradients.svg")
             }
         }
+        let sections = runs.compactMap { run in run.result.record.map { RunReport.runSection(name: run.spec.name, record: $0).rendered() } }
         let html = RunReport.html(
             title: title, specYAML: specYAML, summary: summary.rows, diagnosis: summary.diagnosis,
             verification: summary.verification,
             runs: runs.map { (name: $0.spec.name, losses: $0.result.epochLosses, record: $0.result.record) },
-            extraSections: [])
+            runSections: sections)
         try folder.write(html, to: "report.html")
+        return sections
     }
 }

@@ -16,6 +16,9 @@ public struct SpecRunOutput: Sendable {
     public var diagnosis: Diagnosis?
     /// The final figures.
     public var summary: RunSummary
+    /// The run's section of its report, charts drawn, once its folder was written (nil
+    /// otherwise): an experiment's report shows it without drawing the charts again.
+    public var reportSection: HTMLSection? = nil
 }
 
 /// Trains what a spec describes, with the monitor, and writes the run folder of DESIGN.md:
@@ -121,9 +124,9 @@ public enum SpecRun {
         let result = try trainer.run(name: spec.name, resumingFrom: checkpoint)
         let diagnosis = result.record.map { Doctor.diagnose($0, network: prepared.network) }
         let summary = RunSummary(result, diagnosis: diagnosis)
-        let output = SpecRunOutput(spec: spec, result: result, diagnosis: diagnosis, summary: summary)
+        var output = SpecRunOutput(spec: spec, result: result, diagnosis: diagnosis, summary: summary)
         if let writer {
-            try writer.finish(output, model: trainer.model)
+            output.reportSection = try writer.finish(output, model: trainer.model)
             // A finished run keeps no training checkpoint (an interrupted one keeps it to resume).
             if let folder, result.status != .interrupted {
                 try? FileManager.default.removeItem(at: folder.file(TrainingCheckpoint.fileName))

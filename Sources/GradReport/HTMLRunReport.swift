@@ -26,10 +26,12 @@ public enum RunReport {
     ///   - diagnosis: the doctor's diagnosis, or nil.
     ///   - verification: the reruns of the prescriptions, or nil.
     ///   - runs: per run, its name, losses per step and monitor record (the first is the main run).
+    ///   - runSections: the sections of the runs with a record, in order, when already made
+    ///     (`runSection(name:record:)`, usually `rendered()`); nil makes them here.
     ///   - extraSections: more sections at the end.
     public static func html(title: String, specYAML: String?, summary: [(String, String)], diagnosis: Diagnosis?,
                             verification: VerificationReport?, runs: [(name: String, losses: [Double], record: MonitorRecord?)],
-                            extraSections: [HTMLSection] = []) -> String {
+                            runSections: [HTMLSection]? = nil, extraSections: [HTMLSection] = []) -> String {
         var intro: [HTMLBlock] = []
         if !summary.isEmpty {
             intro.append(.table(HTMLTable(header: ["figure", "value"], textRows: summary.map { [$0.0, $0.1] })))
@@ -44,9 +46,7 @@ public enum RunReport {
                 .chart(chart, caption: "Training loss per step of \(runs.count == 1 ? "the run" : "all \(runs.count) runs") (\(scale) scale). A gap is a step whose loss was not finite."),
             ]))
         }
-        for run in runs {
-            if let record = run.record { sections.append(runSection(name: run.name, record: record)) }
-        }
+        sections += runSections ?? runs.compactMap { run in run.record.map { runSection(name: run.name, record: $0) } }
         if let specYAML {
             sections.append(HTMLSection(title: "Spec", blocks: [.preformatted(specYAML)]))
         }
@@ -133,8 +133,10 @@ public enum RunReport {
         return HTMLSection(title: "Verification", blocks: blocks)
     }
 
-    /// One run's gradient charts.
-    static func runSection(name: String, record: MonitorRecord) -> HTMLSection {
+    /// The section of one run in `html`: where a non-finite value began, skipped updates,
+    /// gradient flow, norms over time, ‖∂L/∂h_t‖ of recurrent layers, the histogram heat maps of
+    /// the first and last weight parameters and unit health.
+    public static func runSection(name: String, record: MonitorRecord) -> HTMLSection {
         var blocks: [HTMLBlock] = []
         if let origin = record.firstNonfinite {
             blocks.append(.callout("Non-finite values: \(origin.description)", tone: .critical))

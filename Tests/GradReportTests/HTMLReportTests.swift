@@ -127,6 +127,28 @@ struct HTMLReportTests {
         #expect(parsed.all("td", class: "num").contains { $0.text == "0.05" })
     }
 
+    @Test("Run sections drawn once give the same page as sections drawn with the page")
+    func renderedRunSections() throws {
+        let vanishing = try ReportRecords.vanishing(nanStep: nil), trained = try ReportRecords.trained()
+        let runs: [(name: String, losses: [Double], record: MonitorRecord?)] = [
+            (name: "deep-sigmoid", losses: vanishing.steps.compactMap(\.loss), record: vanishing),
+            (name: "no record", losses: [1, 0.5], record: nil),
+            (name: "tanh-relu", losses: trained.steps.compactMap(\.loss), record: trained),
+        ]
+        func page(_ sections: [HTMLSection]?) -> String {
+            RunReport.html(title: "t", specYAML: nil, summary: [], diagnosis: nil, verification: nil, runs: runs, runSections: sections)
+        }
+        let drawn = [RunReport.runSection(name: "deep-sigmoid", record: vanishing).rendered(),
+                     RunReport.runSection(name: "tanh-relu", record: trained).rendered()]
+        let charts = drawn.flatMap(\.blocks).compactMap { block -> (any Chart)? in
+            if case .chart(let chart, _) = block { return chart }
+            return nil
+        }
+        #expect(charts.count >= 4 && charts.allSatisfy { $0 is RenderedChart })
+        #expect(page(drawn) == page(nil))
+        #expect(page(drawn).contains("Run tanh-relu"))
+    }
+
     @Test("Tables right-align numeric columns only")
     func tables() throws {
         let table = HTMLTable(header: ["run", "loss", "note"], textRows: [["a", "0.25", "ok"], ["b", "−1.5e-7", "12 steps"], ["c", "—", ""]])
