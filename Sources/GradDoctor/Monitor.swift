@@ -304,8 +304,10 @@ public final class Monitor<Scalar: TensorScalar> {
             }
             var statistics = StepStatistics(
                 step: step, loss: lossValue, globalGradientNorm: 0,
-                parameters: parameters.indices.map { parameterStatistics($0) },
+                parameters: perParameter { parameterStatistics($0) },
                 layers: forwardOrder.compactMap { layerStats[$0] })
+            // A parameter with a gradient has its weight norm measured by the update's pass.
+            weightNormsDue.append(contentsOf: parameters.indices.filter { parameters[$0].1.grad != nil })
             statistics.globalGradientNorm = statistics.parameters.reduce(0.0) { $0 + $1.gradientNorm * $1.gradientNorm }.squareRoot()
             pendingStatistics = statistics
         }
@@ -485,9 +487,20 @@ public final class Monitor<Scalar: TensorScalar> {
         return nil
     }
 
+    /// `make(i)` for every parameter `i`, in order; computed on several threads for large models
+    /// (`forEachIndex`), each parameter's value as it would be alone.
+    private func perParameter<T>(_ make: (Int) -> T) -> [T] {
+        let results = UnsafeMutablePointer<T>.allocate(capacity: parameters.count)
+        defer { results.deallocate() }
+        forEachIndex(parameters.count, work: { self.parameters[$0].1.grad?.count ?? 0 }) { i in
+            (results + i).initialize(to: make(i))
+        }
+        return (0..<parameters.count).map { (results + $0).move() }
+    }
+
     /// The statistics of parameter `index`: one pass over its gradient. The weight norm of a
-    /// parameter with a gradient is left due (`weightNormsDue`): the update reads the values
-    /// anyway and measures it in its own pass.
+    /// parameter with a gradient is left 0 here (`inspect` marks it due in `weightNormsDue`):
+    /// the update reads the values anyway and measures it in its own pass.
     private func parameterStatistics(_ index: Int) -> ParameterStatistics {
         let (name, parameter) = parameters[index]
         guard let g = parameter.grad else {
@@ -496,7 +509,6 @@ public final class Monitor<Scalar: TensorScalar> {
                                        updateRatio: nil)
         }
         let m = ValueMoments(g)
-        weightNormsDue.append(index)
         let weightNorm = 0.0
         return ParameterStatistics(
             name: name, gradientNorm: m.sumOfSquares.squareRoot(),
@@ -510,11 +522,13 @@ public final class Monitor<Scalar: TensorScalar> {
         // A recorded step's statistics already found each gradient's largest finite |g| and
         // whether all of it is finite.
         let known = pendingStatistics?.parameters
-        for (index, (name, parameter)) in parameters.enumerated() {
-            guard let g = parameter.grad else { continue }
+        let histograms = perParameter { index -> GradientHistogram? in
+            let (name, parameter) = parameters[index]
+            guard let g = parameter.grad else { return nil }
             let range = known.flatMap { index < $0.count ? ($0[index].gradientMaxAbs, $0[index].nonfiniteCount == 0) : nil }
-            stored.histograms.append(histogram(of: g, name: name, known: range))
+            return histogram(of: g, name: name, known: range)
         }
+        stored.histograms.append(contentsOf: histograms.compactMap { $0 })
         if stored.histograms.count >= settings.histogramCapacity {
             // Drop every other snapshot step (all of its parameters).
             let steps = Array(Set(stored.histograms.map(\.step))).sorted()

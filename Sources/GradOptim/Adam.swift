@@ -195,11 +195,16 @@ func adamStep<Scalar: TensorScalar>(
     amsgrad: Bool, decoupled: Bool
 ) {
     let lr = Double(learningRate), b1 = Double(beta1), b2 = Double(beta2)
-    for index in parameters.indices {
+    // The states first, so that the parameters can then be updated on several threads (each
+    // parameter's update is computed as it would be alone).
+    let gradients = parameters.map(\.grad)
+    for index in parameters.indices where states[index] == nil {
+        if let gradient = gradients[index] { states[index] = AdamState(count: gradient.count, amsgrad: amsgrad) }
+    }
+    let states = states
+    forEachIndex(parameters.count, work: { gradients[$0]?.count ?? 0 }) { index in
         let parameter = parameters[index]
-        guard let gradient = parameter.grad else { continue }
-        if states[index] == nil { states[index] = AdamState(count: gradient.count, amsgrad: amsgrad) }
-        let state = states[index]!
+        guard let gradient = gradients[index], let state = states[index] else { return }
         state.step += 1
         let t = Double(state.step)
         let biasCorrection1 = 1 - pow(b1, t)

@@ -187,6 +187,38 @@ private func monitoredHistogram<S: TensorScalar>(_ values: [S], nonfinite: Nonfi
         #expect(read == unread, "the record depends on when it was read")
     }
 
+    /// Above `forEachIndex`'s threshold the monitor's per-parameter passes and Adam's update
+    /// run on several threads: the record and the weights are the same bits as on one. (The
+    /// gradients are set, not computed: matrix products may split their sums by thread count.)
+    @Test func largeModelsGiveTheSameRecordOnOneThreadOrTwo() throws {
+        func train(threads: Int) throws -> (MonitorRecord, [[Float]]) {
+            let previous = BLAS.swiftThreadCount
+            BLAS.shared.setThreadCount(threads)
+            defer { BLAS.shared.setThreadCount(previous) }
+            let g = RandomGenerator(seed: 21)
+            let model = Sequential<Float>(Linear(600, 300, generator: g), ReLU(), Linear(300, 10, generator: g))
+            let optimizer = try Adam(parameters: model.parameters, learningRate: 1e-3)
+            let monitor = Monitor(model: model, settings: .init(histogramsEvery: 1))
+            defer { monitor.detach() }
+            for _ in 0..<3 {
+                monitor.beginStep()
+                for parameter in model.parameters {
+                    parameter.grad = Tensor<Float>.normal(parameter.shape, mean: 0, std: 0.01, generator: g)
+                }
+                try monitor.inspectGradients()
+                monitor.beforeUpdate()
+                optimizer.step()
+                monitor.afterUpdate()
+            }
+            return (monitor.record, model.parameters.map(\.value.scalars))
+        }
+        let (oneRecord, oneWeights) = try train(threads: 1), (twoRecord, twoWeights) = try train(threads: 2)
+        #expect(oneRecord.steps.count == 3 && oneRecord.histograms.count == 12)
+        #expect(oneRecord.steps.allSatisfy { $0.parameters.allSatisfy { $0.updateRatio != nil } })
+        #expect(oneRecord == twoRecord, "the record depends on the thread count")
+        #expect(oneWeights == twoWeights, "the weights depend on the thread count")
+    }
+
     @Test func layerStatisticsMatchTheLayersOutputs() throws {
         let g = RandomGenerator(seed: 8)
         let first = Linear<Float>(5, 12, generator: g), second = Linear<Float>(12, 3, generator: g)
