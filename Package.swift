@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "GradOptim", dependencies: ["GradKernels", "GradTensor", "GradNN"]),
         .target(name: "GradData", dependencies: ["GradTensor", .product(name: "RealModule", package: "swift-numerics")],
                 resources: [.copy("Resources")]),
-        .target(name: "GradDoctor", dependencies: ["GradTensor", "GradNN", "GradOptim"]),
+        .target(name: "GradDoctor", dependencies: ["GradKernels", "GradTensor", "GradNN", "GradOptim"]),
         .target(name: "GradReport", dependencies: ["GradTensor", "GradNN", "GradDoctor"]),
         .target(name: "GradLab", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradData", "GradDoctor", "GradReport",
                                                 .product(name: "Yams", package: "Yams")]),
@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "GradNNTests", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradData", "GradDoctor", "GradTestSupport"]),
         .testTarget(name: "GradOptimTests", dependencies: ["GradTensor", "GradNN", "GradOptim", "GradTestSupport"]),
         .testTarget(name: "GradDataTests", dependencies: ["GradData", "GradTestSupport"]),
-        .testTarget(name: "GradDoctorTests", dependencies: ["GradDoctor", "GradNN", "GradOptim", "GradData", "GradTestSupport"]),
+        .testTarget(name: "GradDoctorTests", dependencies: ["GradDoctor", "GradKernels", "GradNN", "GradOptim", "GradData", "GradTestSupport"]),
         .testTarget(name: "GradReportTests", dependencies: ["GradReport", "GradDoctor", "GradTestSupport"]),
         .testTarget(name: "GradLabTests", dependencies: ["GradLab", "GradNN", "gradlab", "GradTestSupport"]),
     ]

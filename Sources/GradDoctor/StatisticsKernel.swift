@@ -1,3 +1,4 @@
+import GradKernels
 import GradTensor
 
 // The monitor's per-element passes, as plain functions of `Float` or `Double` buffers: every
@@ -15,56 +16,18 @@ struct GradientTotals: Equatable {
     var zeros = 0, finite = 0
 }
 
-/// Adds a block's `Σ x²` to `squares`: its Float lanes `q` summed, or, when they overflowed,
-/// the block's elements `base[range]` squared in Double one by one.
-@inline(__always)
-private func addBlockSquares(_ q: SIMD8<Float>, _ base: UnsafePointer<Float>, _ range: Range<Int>, to squares: inout Double) {
-    let blockSquares = Double(q.sum())
-    if blockSquares.isFinite {
-        squares += blockSquares
-    } else {
-        for j in range { let x = Double(base[j]); squares += x * x }
-    }
-}
-
-/// Σ, Σ², max |·| and the zeros of a gradient, in one pass: eight lanes at a time, summed in
-/// Float over blocks of 1024 elements and in Double across blocks (relative error about 1e-7);
-/// a block whose squares overflow Float is summed again in Double, and a gradient with a NaN
-/// or an infinity (or whose Float sum overflows) is walked again element by element, skipping
-/// them.
+/// Σ, Σ², max |·| and the zeros of a gradient, in one pass (GradKernels' `gl_moment_sums`:
+/// eight lanes at a time, summed in Float over blocks of 1024 elements and in Double across
+/// blocks, relative error about 1e-7; a block whose squares overflow Float is summed again in
+/// Double); a gradient with a NaN or an infinity (or whose Float sum overflows) is walked again
+/// element by element, skipping them.
 func gradientTotals(_ g: UnsafeBufferPointer<Float>) -> GradientTotals {
     var totals = GradientTotals()
-    let n = g.count
-    guard let gBase = g.baseAddress, n > 0 else { return totals }
-    var sum = 0.0, squares = 0.0, zeros = 0
-    var maxAbs = SIMD8<Float>()
-    var i = 0
-    while i + 8 <= n {
-        let start = i
-        let end = Swift.min(n - (n - i) % 8, i + 1024)
-        var s = SIMD8<Float>(), q = SIMD8<Float>(), z = SIMD8<Int32>()
-        while i < end {
-            let v = UnsafeRawPointer(gBase + i).loadUnaligned(as: SIMD8<Float>.self)
-            s += v
-            q += v * v
-            let a = unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
-            maxAbs.replace(with: a, where: a .> maxAbs)
-            z &-= unsafeBitCast(v .== 0, to: SIMD8<Int32>.self)
-            i += 8
-        }
-        sum += Double(s.sum())
-        addBlockSquares(q, gBase, start..<end, to: &squares)
-        zeros += Int(z.wrappedSum())
-    }
-    var largest = Double(maxAbs.max())
-    while i < n {
-        let x = Double(gBase[i])
-        sum += x; squares += x * x; largest = Swift.max(largest, Swift.abs(x))
-        if x == 0 { zeros += 1 }
-        i += 1
-    }
-    if sum.isFinite && largest.isFinite {
-        (totals.sum, totals.squares, totals.maxAbs, totals.zeros, totals.finite) = (sum, squares, largest, zeros, n)
+    guard let base = g.baseAddress, g.count > 0 else { return totals }
+    var sums = gl_moment_sums()
+    gl_moment_sums(base, g.count, 1, &sums)
+    if sums.sum.isFinite && sums.max_abs.isFinite {
+        (totals.sum, totals.squares, totals.maxAbs, totals.zeros, totals.finite) = (sums.sum, sums.squares, sums.max_abs, sums.zeros, g.count)
     } else {
         let m = scalarMoments(g)
         (totals.sum, totals.squares, totals.maxAbs, totals.zeros) = m.totals
@@ -83,75 +46,25 @@ func gradientTotals(_ g: UnsafeBufferPointer<Double>) -> GradientTotals {
 }
 
 /// `Σ x`, `Σ x²` over the finite elements of a layer's output, and how many are finite: the
-/// sums of `gradientTotals`, without the largest |x| and the zeros.
+/// sums of `gradientTotals` (`gl_moment_sums` without the largest |x| and the zeros).
 func activationTotals(_ p: UnsafeBufferPointer<Float>) -> (sum: Double, squares: Double, finite: Int) {
-    let n = p.count
-    guard let base = p.baseAddress, n > 0 else { return (0, 0, 0) }
-    var sum = 0.0, squares = 0.0
-    var i = 0
-    while i + 8 <= n {
-        let start = i
-        let end = Swift.min(n - (n - i) % 8, i + 1024)
-        var s = SIMD8<Float>(), q = SIMD8<Float>()
-        while i < end {
-            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
-            s += v
-            q += v * v
-            i += 8
-        }
-        sum += Double(s.sum())
-        addBlockSquares(q, base, start..<end, to: &squares)
-    }
-    while i < n {
-        let x = Double(base[i])
-        sum += x; squares += x * x
-        i += 1
-    }
+    guard let base = p.baseAddress, p.count > 0 else { return (0, 0, 0) }
+    var sums = gl_moment_sums()
+    gl_moment_sums(base, p.count, 0, &sums)
     // A NaN makes Σx NaN and an infinity makes Σx² infinite (finite Floats' squares cannot
     // overflow a Double): only then the elements are walked again, skipping them.
-    if sum.isFinite && squares.isFinite { return (sum, squares, n) }
+    if sums.sum.isFinite && sums.squares.isFinite { return (sums.sum, sums.squares, p.count) }
     let m = scalarMoments(p)
     return (m.totals.0, m.totals.1, m.finite)
 }
 
-/// `Σ x²` of a layer's output gradient: eight-lane Float sums over blocks of 1024 elements,
-/// then Double across blocks (the gradient statistics' sums; relative error about 1e-7); a
-/// block whose sum overflows Float is summed again in Double. A NaN or an infinity makes the
-/// total NaN or infinite.
+/// `Σ x²` of a layer's output gradient (`gl_squared_norm`: eight-lane Float sums over blocks of
+/// 1024 elements, then Double across blocks, as the gradient statistics' sums; relative error
+/// about 1e-7; a block whose sum overflows Float is summed again in Double). A NaN or an
+/// infinity makes the total NaN or infinite.
 func squaredNorm(_ p: UnsafeBufferPointer<Float>) -> Double {
-    let n = p.count
-    guard let base = p.baseAddress, n > 0 else { return 0 }
-    var squares = 0.0
-    var i = 0
-    while i + 8 <= n {
-        let start = i
-        let end = Swift.min(n - (n - i) % 8, i + 1024)
-        var q0 = SIMD8<Float>(), q1 = SIMD8<Float>()
-        while i + 16 <= end {
-            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
-            let w = UnsafeRawPointer(base + i + 8).loadUnaligned(as: SIMD8<Float>.self)
-            q0 += v * v
-            q1 += w * w
-            i += 16
-        }
-        if i < end {
-            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
-            q0 += v * v
-            i += 8
-        }
-        let block = Double((q0 + q1).sum())
-        if block.isFinite {
-            squares += block
-        } else {
-            for j in start..<end { let x = Double(base[j]); squares += x * x }
-        }
-    }
-    while i < n {
-        let x = Double(base[i])
-        squares += x * x
-        i += 1
-    }
-    return squares
+    guard let base = p.baseAddress, p.count > 0 else { return 0 }
+    return gl_squared_norm(base, p.count)
 }
 
 /// The same totals for Double, element by element.
@@ -193,23 +106,11 @@ func saturatedCount<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>, sigmoid
     return n
 }
 
-/// The same count for Float, eight elements at a time (the same Float operations per element).
+/// The same count for Float, eight elements at a time (`gl_saturated_count`: the same Float
+/// operations per element).
 func saturatedCount(_ p: UnsafeBufferPointer<Float>, sigmoid: Bool, threshold: Double) -> Int {
     guard let base = p.baseAddress else { return 0 }
-    let limit = Float(sigmoid ? 0.25 * threshold : threshold)
-    let n = p.count
-    var counts = SIMD8<Int32>()
-    var i = 0
-    while i + 8 <= n {
-        let y = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
-        let derivative = sigmoid ? y * (1 - y) : 1 - y * y
-        // A true lane is −1: subtracting it counts it.
-        counts &-= unsafeBitCast(derivative .< limit, to: SIMD8<Int32>.self)
-        i += 8
-    }
-    var tail = 0
-    for y in p[i...] where (sigmoid ? y * (1 - y) : 1 - y * y) < limit { tail += 1 }
-    return Int(counts.wrappedSum()) + tail
+    return gl_saturated_count(base, p.count, sigmoid ? 1 : 0, Float(sigmoid ? 0.25 * threshold : threshold))
 }
 
 /// Number of units (columns of a row-major `[rows, units]` buffer) that are 0 in every row:

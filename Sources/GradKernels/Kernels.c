@@ -208,6 +208,26 @@ void gl_channel_normalize_gradient(const float *dy, const float *normalized, ptr
     GL_DISPATCH(channel_normalize_gradient, dy, normalized, rows, channels, scale, factor, dy_sums, dyn_sums, dx);
 }
 
+void gl_moment_sums(const float *x, ptrdiff_t n, int extremes, struct gl_moment_sums *out) {
+    GL_DISPATCH(moment_sums, x, n < 0 ? 0 : n, extremes, out);
+}
+
+double gl_squared_norm(const float *x, ptrdiff_t n) {
+    if (n <= 0) return 0;
+#if GL_HAS_AVX2_BUILD
+    if (gl_current_isa() == GL_ISA_AVX2) return gl_squared_norm_avx2(x, n);
+#endif
+    return gl_squared_norm_baseline(x, n);
+}
+
+ptrdiff_t gl_saturated_count(const float *y, ptrdiff_t n, int sigmoid, float limit) {
+    if (n <= 0) return 0;
+#if GL_HAS_AVX2_BUILD
+    if (gl_current_isa() == GL_ISA_AVX2) return gl_saturated_count_avx2(y, n, sigmoid, limit);
+#endif
+    return gl_saturated_count_baseline(y, n, sigmoid, limit);
+}
+
 // MARK: - The heap
 
 int gl_configure_heap(void) {

@@ -485,6 +485,127 @@ GL_TARGET static double GL_FN(sum_squares)(const float *x, ptrdiff_t n, double a
     return acc;
 }
 
+// MARK: - The monitor's statistics (GradDoctor)
+
+/// `v[0] + v[1] + … + v[7]`, added left to right from −0: Swift's `SIMD8<Float>.sum()`.
+GL_INLINE float GL_FN(sum_in_order)(glf8 v) {
+    float r = -0.0f;
+    for (int l = 0; l < 8; l++) r += v[l];
+    return r;
+}
+
+/// `squares` plus a block's `Σ x²`: its Float lanes `q` summed in order, or, when that is not
+/// finite, the block's `count` elements from `x` squared in Double one by one.
+GL_INLINE double GL_FN(add_block_squares)(glf8 q, const float *x, ptrdiff_t count, double squares) {
+    double block = (double)GL_FN(sum_in_order)(q);
+    if (__builtin_isfinite(block)) return squares + block;
+    for (ptrdiff_t j = 0; j < count; j++) squares += (double)x[j] * (double)x[j];
+    return squares;
+}
+
+/// The end of the block that starts at `i`: at most 1024 elements, whole vectors only.
+GL_INLINE ptrdiff_t GL_FN(block_end)(ptrdiff_t i, ptrdiff_t n) {
+    ptrdiff_t end = n - (n - i) % 8;
+    return end < i + 1024 ? end : i + 1024;
+}
+
+/// `gl_moment_sums`; `extremes` (a constant after inlining) adds the largest |x| and the zeros.
+GL_INLINE void GL_FN(moment_sums_body)(const float *x, ptrdiff_t n, const int extremes, struct gl_moment_sums *out) {
+    double sum = 0, squares = 0;
+    ptrdiff_t zeros = 0, i = 0;
+    glf8 max_abs = GL_FN(splat)(0.0f);
+    const gli8 magnitude = (gli8){0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF};
+    while (i + 8 <= n) {
+        ptrdiff_t start = i, end = GL_FN(block_end)(i, n);
+        glf8 s = GL_FN(splat)(0.0f), q = s;
+        gli8 z = (gli8){0, 0, 0, 0, 0, 0, 0, 0};
+        for (; i < end; i += 8) {
+            glf8 v = GL_FN(load)(x + i);
+            s += v;
+            q += v * v;
+            if (extremes) {
+                glf8 a = (glf8)((gli8)v & magnitude);
+                max_abs = GL_FN(select)(a > max_abs, a, max_abs);
+                z -= (v == GL_FN(splat)(0.0f)); // a true lane is −1
+            }
+        }
+        sum += (double)GL_FN(sum_in_order)(s);
+        squares = GL_FN(add_block_squares)(q, x + start, end - start, squares);
+        if (extremes)
+            for (int l = 0; l < 8; l++) zeros += z[l];
+    }
+    double largest = 0;
+    if (extremes) {
+        float m = max_abs[0];
+        for (int l = 1; l < 8; l++) m = max_abs[l] > m ? max_abs[l] : m;
+        largest = m;
+    }
+    for (; i < n; i++) {
+        double v = x[i];
+        sum += v;
+        squares += v * v;
+        if (extremes) {
+            double a = __builtin_fabs(v);
+            largest = a >= largest ? a : largest;
+            if (v == 0) zeros++;
+        }
+    }
+    out->sum = sum;
+    out->squares = squares;
+    out->max_abs = largest;
+    out->zeros = zeros;
+}
+
+GL_TARGET static void GL_FN(moment_sums)(const float *x, ptrdiff_t n, int extremes, struct gl_moment_sums *out) {
+    if (extremes) GL_FN(moment_sums_body)(x, n, 1, out);
+    else GL_FN(moment_sums_body)(x, n, 0, out);
+}
+
+GL_TARGET static double GL_FN(squared_norm)(const float *x, ptrdiff_t n) {
+    double squares = 0;
+    ptrdiff_t i = 0;
+    while (i + 8 <= n) {
+        ptrdiff_t start = i, end = GL_FN(block_end)(i, n);
+        glf8 q0 = GL_FN(splat)(0.0f), q1 = q0;
+        for (; i + 16 <= end; i += 16) {
+            glf8 v = GL_FN(load)(x + i), w = GL_FN(load)(x + i + 8);
+            q0 += v * v;
+            q1 += w * w;
+        }
+        if (i < end) {
+            glf8 v = GL_FN(load)(x + i);
+            q0 += v * v;
+            i += 8;
+        }
+        squares = GL_FN(add_block_squares)(q0 + q1, x + start, end - start, squares);
+    }
+    for (; i < n; i++) squares += (double)x[i] * (double)x[i];
+    return squares;
+}
+
+GL_TARGET static ptrdiff_t GL_FN(saturated_count)(const float *y, ptrdiff_t n, int sigmoid, float limit) {
+    gli8 counts = (gli8){0, 0, 0, 0, 0, 0, 0, 0};
+    glf8 one = GL_FN(splat)(1.0f), lim = GL_FN(splat)(limit);
+    ptrdiff_t i = 0, count = 0;
+    if (sigmoid) {
+        for (; i + 8 <= n; i += 8) {
+            glf8 v = GL_FN(load)(y + i);
+            counts -= (v * (one - v) < lim);
+        }
+    } else {
+        for (; i + 8 <= n; i += 8) {
+            glf8 v = GL_FN(load)(y + i);
+            counts -= (one - v * v < lim);
+        }
+    }
+    for (int l = 0; l < 8; l++) count += counts[l];
+    for (; i < n; i++) {
+        float v = y[i];
+        if ((sigmoid ? v * (1.0f - v) : 1.0f - v * v) < limit) count++;
+    }
+    return count;
+}
+
 // MARK: - Adam
 
 /// One element of the Adam/AdamW update, in GradOptim's order (PyTorch's).

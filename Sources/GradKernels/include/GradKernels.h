@@ -152,6 +152,32 @@ void gl_channel_normalize_gradient(const float *dy, const float *normalized, ptr
                                    float scale, const float *factor, const float *dy_sums, const float *dyn_sums,
                                    float *dx);
 
+// MARK: - The monitor's statistics (GradDoctor's loops, moved here to run on AVX2)
+//
+// Blocks of up to 1024 elements (whole vectors of 8) from `x[0]`; in each block, eight Float
+// lanes (lane `i mod 8`) summed in order, the lanes then added left to right from −0 in Float
+// and the block's total added in Double; a block whose `Σ x²` lanes do not add up to a finite
+// Float is summed again in Double element by element; the last `n mod 8` elements are added
+// one by one in Double.
+
+/// What `gl_moment_sums` finds.
+struct gl_moment_sums {
+    /// `Σ x` and `Σ x²` (not finite when an element is not).
+    double sum, squares;
+    /// The largest |x| of the finite elements (NaNs are skipped), and the elements equal to 0
+    /// (with `extremes` only; else 0).
+    double max_abs;
+    ptrdiff_t zeros;
+};
+/// `Σ x`, `Σ x²` and, when `extremes` is nonzero, the largest |x| and the number of zeros of
+/// `x[0..<n]`, in one pass (the order above).
+void gl_moment_sums(const float *x, ptrdiff_t n, int extremes, struct gl_moment_sums *out);
+/// `Σ x²` of `x[0..<n]` in the order above, except that each block's lanes alternate between
+/// two sets of eight (vectors 0, 2, 4, … and 1, 3, 5, …) added lane by lane at the block's end.
+double gl_squared_norm(const float *x, ptrdiff_t n);
+/// How many `y[i]` have `y(1 − y) < limit` (`sigmoid` nonzero) or `1 − y² < limit`, in Float.
+ptrdiff_t gl_saturated_count(const float *y, ptrdiff_t n, int sigmoid, float limit);
+
 // MARK: - The heap
 
 /// Sets glibc's malloc up for a training loop, which frees and allocates the same tensors again
