@@ -193,7 +193,9 @@ extension Parameter {
         gradient.withUnsafeBufferPointer { g in
             update { v in
                 guard measuring else { return body(v.baseAddress!, g.baseAddress!, 0, v.count) }
-                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: updateBlock) { old in
+                // No larger than the parameter: a small one's block then stays on the stack
+                // (a 1024-element buffer goes to the heap, once per parameter and step).
+                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: Swift.min(updateBlock, v.count)) { old in
                     var offset = 0
                     while offset < v.count {
                         let n = Swift.min(updateBlock, v.count - offset)
