@@ -131,34 +131,11 @@ func deadUnitCountByColumn<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>, 
     return dead
 }
 
-/// The same count for Float outputs whose rows are a whole number of eight-unit vectors: rows
-/// are read in order, marking the units seen nonzero, until every unit has been (checked every
-/// eight rows; a ReLU layer with no dead unit is usually done after a dozen rows).
+/// The same count for Float (`gl_dead_unit_count`: the rows read in order, eight lanes at a
+/// time, marking the units seen nonzero, until every unit has been).
 func deadUnitCount(_ p: UnsafeBufferPointer<Float>, units: Int) -> Int {
-    guard units % 8 == 0, let base = p.baseAddress else { return deadUnitCountByColumn(p, units: units) }
-    let rows = p.count / units, vectors = units / 8
-    return withUnsafeTemporaryAllocation(of: SIMD8<Int32>.self, capacity: vectors) { seen in
-        let seen = seen.baseAddress!
-        seen.initialize(repeating: SIMD8(), count: vectors)
-        var row = 0
-        while row < rows {
-            let rowBase = base + row * units
-            for c in 0..<vectors {
-                let v = UnsafeRawPointer(rowBase + 8 * c).loadUnaligned(as: SIMD8<Float>.self)
-                // −1 where the unit is nonzero in this row (a NaN counts as nonzero, as `!= 0`).
-                seen[c] |= ~unsafeBitCast(v .== 0, to: SIMD8<Int32>.self)
-            }
-            row += 1
-            if row % 8 == 0 || row == rows {
-                var all = SIMD8<Int32>(repeating: -1)
-                for c in 0..<vectors { all &= seen[c] }
-                if all == SIMD8(repeating: -1) { return 0 }
-            }
-        }
-        var dead = 0
-        for c in 0..<vectors { dead += 8 + Int(seen[c].wrappedSum()) }
-        return dead
-    }
+    guard let base = p.baseAddress, units > 0 else { return 0 }
+    return gl_dead_unit_count(base, p.count / units, units)
 }
 
 /// Counts of a gradient in `GradientHistogram`'s bins.

@@ -37,6 +37,9 @@ typedef uint32_t gluE __attribute__((vector_size(64)));
 #define GL_MADD(acc, a, b) ((acc) + (a) * (b))
 #endif
 
+// Most vectors per stripe of `gl_dead_unit_count` (wider layers are walked column by column).
+#define GL_DEAD_VECTORS 128
+
 // Elements per chunk of `gl_sum_squares` and of the measured Adam step (a multiple of 8).
 #define GL_SQUARES_CHUNK 128
 
@@ -226,6 +229,27 @@ ptrdiff_t gl_saturated_count(const float *y, ptrdiff_t n, int sigmoid, float lim
     if (gl_current_isa() == GL_ISA_AVX2) return gl_saturated_count_avx2(y, n, sigmoid, limit);
 #endif
     return gl_saturated_count_baseline(y, n, sigmoid, limit);
+}
+
+ptrdiff_t gl_dead_unit_count(const float *p, ptrdiff_t rows, ptrdiff_t units) {
+    if (rows <= 0 || units <= 0) return units > 0 ? units : 0;
+    ptrdiff_t a = units, b = 8;
+    while (b) { ptrdiff_t t = a % b; a = b; b = t; }
+    ptrdiff_t vectors = units / a; // lcm(8, units) / 8
+    if (vectors <= GL_DEAD_VECTORS) {
+#if GL_HAS_AVX2_BUILD
+        if (gl_current_isa() == GL_ISA_AVX2) return gl_dead_unit_count_avx2(p, rows, units, vectors);
+#endif
+        return gl_dead_unit_count_baseline(p, rows, units, vectors);
+    }
+    // Column by column, each read down until its first nonzero value.
+    ptrdiff_t dead = 0;
+    for (ptrdiff_t u = 0; u < units; u++) {
+        ptrdiff_t r = 0;
+        while (r < rows && p[r * units + u] == 0) r++;
+        dead += r == rows;
+    }
+    return dead;
 }
 
 // MARK: - The heap

@@ -606,6 +606,39 @@ GL_TARGET static ptrdiff_t GL_FN(saturated_count)(const float *y, ptrdiff_t n, i
     return count;
 }
 
+/// `gl_dead_unit_count` for `vectors` ≤ GL_DEAD_VECTORS vectors per stripe (see Kernels.c).
+GL_TARGET static ptrdiff_t GL_FN(dead_unit_count)(const float *p, ptrdiff_t rows, ptrdiff_t units, ptrdiff_t vectors) {
+    // A stripe of `vectors` vectors holds lcm(8, units) elements: element e of every stripe
+    // belongs to unit e mod units, so lane l of accumulator k always sees unit (8k + l) mod units.
+    gli8 seen[GL_DEAD_VECTORS];
+    const gli8 all = (gli8){-1, -1, -1, -1, -1, -1, -1, -1};
+    for (ptrdiff_t k = 0; k < vectors; k++) seen[k] = (gli8){0, 0, 0, 0, 0, 0, 0, 0};
+    const ptrdiff_t total = rows * units, stripe = 8 * vectors, stripes = total / stripe;
+    const glf8 zero = GL_FN(splat)(0.0f);
+    for (ptrdiff_t s = 0; s < stripes; s++) {
+        const float *q = p + s * stripe;
+        // A lane is nonzero unless the value == 0 (so −0 is zero and a NaN is nonzero).
+        for (ptrdiff_t k = 0; k < vectors; k++) seen[k] |= ~(GL_FN(load)(q + 8 * k) == zero);
+        if (s % 8 == 7 || s == stripes - 1) {
+            gli8 every = all;
+            for (ptrdiff_t k = 0; k < vectors; k++) every &= seen[k];
+            int done = 1;
+            for (int l = 0; l < 8; l++) done &= every[l] == -1;
+            if (done) return 0; // every lane, so every unit, has been nonzero
+        }
+    }
+    unsigned char live[8 * GL_DEAD_VECTORS];
+    for (ptrdiff_t u = 0; u < units; u++) live[u] = 0;
+    for (ptrdiff_t k = 0; k < vectors; k++)
+        for (int l = 0; l < 8; l++)
+            if (seen[k][l]) live[(8 * k + l) % units] = 1;
+    for (ptrdiff_t e = stripes * stripe; e < total; e++)
+        if (p[e] != 0) live[e % units] = 1;
+    ptrdiff_t dead = 0;
+    for (ptrdiff_t u = 0; u < units; u++) dead += !live[u];
+    return dead;
+}
+
 // MARK: - Adam
 
 /// One element of the Adam/AdamW update, in GradOptim's order (PyTorch's).

@@ -187,4 +187,35 @@ private func bits(_ x: Double) -> UInt64 { x.bitPattern }
             }
         }
     }
+
+    @Test func deadUnitCountMatchesTheDefinition() {
+        Self.onEachISA { isa in
+            for units in [1, 2, 3, 5, 7, 8, 10, 12, 16, 24, 40, 64, 100, 129, 1000, 1025] {
+                for rows in [1, 2, 3, 7, 8, 9, 33, 100] {
+                    // Units 0, 3, 6, … are dead (zeros and −0); the others are nonzero in one
+                    // row only (the last, the first, or a NaN there), or in about half the rows.
+                    var x = [Float](repeating: 0, count: rows * units)
+                    for u in 0..<units where u % 3 != 0 {
+                        switch u % 4 {
+                        case 0: x[(rows - 1) * units + u] = 1e-30
+                        case 1: x[u] = -2
+                        case 2: x[(rows / 2) * units + u] = .nan
+                        default:
+                            for r in 0..<rows where (r * 7 + u) % 2 == 0 { x[r * units + u] = Float(r + 1) }
+                            x[(rows - 1) * units + u] = 5
+                        }
+                    }
+                    for u in stride(from: 0, to: units, by: 3) where rows > 1 { x[units + u] = -0.0 }
+                    let expected = (0..<units).filter { u in (0..<rows).allSatisfy { x[$0 * units + u] == 0 } }.count
+                    #expect(expected == (units + 2) / 3)
+                    let got = x.withUnsafeBufferPointer { gl_dead_unit_count($0.baseAddress, rows, units) }
+                    #expect(got == expected, "isa \(isa), rows \(rows), units \(units): \(got) vs \(expected)")
+                    // No dead unit: the early exit.
+                    let live = (0..<(rows * units)).map { Float($0 % 5 == 0 ? 0 : 1) + Float($0 / units == 0 ? 1 : 0) }
+                    let none = live.withUnsafeBufferPointer { gl_dead_unit_count($0.baseAddress, rows, units) }
+                    #expect(none == 0, "isa \(isa), rows \(rows), units \(units), no dead unit: \(none)")
+                }
+            }
+        }
+    }
 }

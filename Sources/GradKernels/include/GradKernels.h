@@ -177,6 +177,10 @@ void gl_moment_sums(const float *x, ptrdiff_t n, int extremes, struct gl_moment_
 double gl_squared_norm(const float *x, ptrdiff_t n);
 /// How many `y[i]` have `y(1 − y) < limit` (`sigmoid` nonzero) or `1 − y² < limit`, in Float.
 ptrdiff_t gl_saturated_count(const float *y, ptrdiff_t n, int sigmoid, float limit);
+/// How many of the `units` columns of a row-major `[rows, units]` matrix are 0 (`== 0`, so −0
+/// too and a NaN not) in every row: a ReLU layer's dead units. Stops as soon as every unit
+/// has been seen nonzero. All `units` when `rows` is 0.
+ptrdiff_t gl_dead_unit_count(const float *p, ptrdiff_t rows, ptrdiff_t units);
 
 // MARK: - The heap
 
