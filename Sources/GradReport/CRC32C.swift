@@ -36,24 +36,25 @@ public enum CRC32C {
     ///   - bytes: the data.
     ///   - crc: the checksum of the preceding data, or 0.
     public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
-        tables.withUnsafeBufferPointer { table in
+        guard let base = bytes.baseAddress else { return crc }
+        return tables.withUnsafeBufferPointer { table in
             // `table` has 2048 entries and every index below is a byte plus 256·k, k < 8.
             let t = table.baseAddress!
             var c = ~crc
             var i = 0
             let n = bytes.count
-            while i + 8 <= n {
-                let low = c ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian
-                let high = bytes.loadUnaligned(fromByteOffset: i + 4, as: UInt32.self).littleEndian
+            while n &- i >= 8 {
+                let low = c ^ UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+                let high = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i &+ 4, as: UInt32.self))
                 c = t[1792 + Int(low & 0xFF)] ^ t[1536 + Int((low >> 8) & 0xFF)]
                     ^ t[1280 + Int((low >> 16) & 0xFF)] ^ t[1024 + Int(low >> 24)]
                     ^ t[768 + Int(high & 0xFF)] ^ t[512 + Int((high >> 8) & 0xFF)]
                     ^ t[256 + Int((high >> 16) & 0xFF)] ^ t[Int(high >> 24)]
-                i += 8
+                i &+= 8
             }
             while i < n {
-                c = (c >> 8) ^ t[Int((c ^ UInt32(bytes[i])) & 0xFF)]
-                i += 1
+                c = (c >> 8) ^ t[Int((c ^ UInt32(base.load(fromByteOffset: i, as: UInt8.self))) & 0xFF)]
+                i &+= 1
             }
             return ~c
         }

@@ -28,6 +28,11 @@ public struct ProtobufEncoder: Sendable {
     /// An empty message.
     public init() {}
 
+    /// A message whose encoded bytes are `bytes` (made by a `Cursor`).
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
     // MARK: Raw values
 
     /// Appends `value` as a base-128 varint: seven bits per byte, least significant first, the
@@ -164,6 +169,7 @@ public struct ProtobufEncoder: Sendable {
 
     /// The number of bytes `appendVarint(value)` writes (1 to 10).
     /// - Parameter value: the unsigned value.
+    @inline(__always)
     public static func varintSize(_ value: UInt64) -> Int {
         // One byte per started group of seven significant bits (at least one byte).
         (64 - (value | 1).leadingZeroBitCount + 6) / 7
@@ -174,6 +180,7 @@ public struct ProtobufEncoder: Sendable {
     /// - Parameters:
     ///   - field: the field number.
     ///   - length: the bytes' count.
+    @inline(__always)
     public static func lengthDelimitedSize(field: Int, length: Int) -> Int {
         varintSize(UInt64(field) << 3) + varintSize(UInt64(length)) + length
     }
@@ -187,16 +194,128 @@ public struct ProtobufEncoder: Sendable {
         appendKey(field: field, .lengthDelimited)
         appendVarint(UInt64(length))
     }
+}
 
-    /// Runs `body` with an encoder that appends to the end of `buffer` in place (no copy of
-    /// what `buffer` holds), for messages written straight into a larger buffer.
-    /// - Parameters:
-    ///   - buffer: the bytes to continue; afterwards they end with what `body` appended.
-    ///   - body: appends fields.
-    static func appending(to buffer: inout [UInt8], _ body: (inout ProtobufEncoder) -> Void) {
-        var encoder = ProtobufEncoder()
-        swap(&encoder.bytes, &buffer)
-        body(&encoder)
-        swap(&encoder.bytes, &buffer)
+extension ProtobufEncoder {
+    /// Writes the same wire format as `ProtobufEncoder` straight into memory the caller owns,
+    /// for messages whose size is computed beforehand (TensorBoard's records, written into the
+    /// writer's buffer without an intermediate array).
+    ///
+    /// Each method stores its bytes at `position` and moves `position` past them; nothing is
+    /// checked: the caller provides room for every byte written (and checks the end position).
+    struct Cursor {
+        /// Where the next byte goes.
+        private(set) var position: UnsafeMutableRawPointer
+
+        /// A cursor writing from `start` on.
+        /// - Parameter start: the first byte to write.
+        init(_ start: UnsafeMutableRawPointer) {
+            position = start
+        }
+
+        /// Stores `value` as a base-128 varint (as `ProtobufEncoder.appendVarint`).
+        /// - Parameter value: the unsigned value.
+        @inline(__always)
+        mutating func appendVarint(_ value: UInt64) {
+            var v = value
+            while v >= 0x80 {
+                position.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, as: UInt8.self)
+                position += 1
+                v >>= 7
+            }
+            position.storeBytes(of: UInt8(v), as: UInt8.self)
+            position += 1
+        }
+
+        /// Stores a field key `(field << 3) | wireType` (one byte for fields below 16).
+        /// - Parameters:
+        ///   - field: the field number (≥ 1).
+        ///   - wireType: how the value is encoded.
+        @inline(__always)
+        mutating func appendKey(field: Int, _ wireType: WireType) {
+            precondition(field >= 1 && field < 1 << 29, "ProtobufEncoder: field number \(field) out of range 1..<2^29")
+            appendVarint(UInt64(field) << 3 | UInt64(wireType.rawValue))
+        }
+
+        /// Stores a `double` field (key and eight little-endian bytes).
+        /// - Parameters:
+        ///   - field: the field number.
+        ///   - value: the value.
+        @inline(__always)
+        mutating func appendDouble(field: Int, _ value: Double) {
+            appendKey(field: field, .fixed64)
+            position.storeBytes(of: value.bitPattern.littleEndian, as: UInt64.self)
+            position += 8
+        }
+
+        /// Stores a `float` field (key and four little-endian bytes).
+        /// - Parameters:
+        ///   - field: the field number.
+        ///   - value: the value.
+        @inline(__always)
+        mutating func appendFloat(field: Int, _ value: Float) {
+            appendKey(field: field, .fixed32)
+            position.storeBytes(of: value.bitPattern.littleEndian, as: UInt32.self)
+            position += 4
+        }
+
+        /// Stores an `int64` field (varint; a negative value takes ten bytes).
+        /// - Parameters:
+        ///   - field: the field number.
+        ///   - value: the value.
+        @inline(__always)
+        mutating func appendInt64(field: Int, _ value: Int64) {
+            appendKey(field: field, .varint)
+            appendVarint(UInt64(bitPattern: value))
+        }
+
+        /// Stores the key and length of a length-delimited field whose `length` bytes follow.
+        /// - Parameters:
+        ///   - field: the field number.
+        ///   - length: the number of bytes that follow.
+        @inline(__always)
+        mutating func appendLengthDelimitedHeader(field: Int, length: Int) {
+            appendKey(field: field, .lengthDelimited)
+            appendVarint(UInt64(length))
+        }
+
+        /// Stores `data` as it is (no key).
+        /// - Parameter data: the bytes.
+        @inline(__always)
+        mutating func appendRaw(_ data: UnsafeRawBufferPointer) {
+            guard let base = data.baseAddress else { return }
+            position.copyMemory(from: base, byteCount: data.count)
+            position += data.count
+        }
+
+        /// Stores a length-delimited field holding `data` (a `bytes` or `string` field).
+        /// - Parameters:
+        ///   - field: the field number.
+        ///   - data: the bytes.
+        @inline(__always)
+        mutating func appendBytes(field: Int, _ data: UnsafeRawBufferPointer) {
+            appendLengthDelimitedHeader(field: field, length: data.count)
+            appendRaw(data)
+        }
+
+        /// Stores a packed `repeated double` field (nothing when `values` is empty), as
+        /// `ProtobufEncoder.appendPackedDoubles`.
+        /// - Parameters:
+        ///   - field: the field number.
+        ///   - values: the values.
+        @inline(__always)
+        mutating func appendPackedDoubles(field: Int, _ values: [Double]) {
+            guard !values.isEmpty else { return }
+            appendLengthDelimitedHeader(field: field, length: values.count * 8)
+            #if _endian(little)
+            // The array's memory already holds the little-endian IEEE 754 bits, back to back.
+            values.withUnsafeBytes { appendRaw($0) }
+            #else
+            for v in values {
+                position.storeBytes(of: v.bitPattern.littleEndian, as: UInt64.self)
+                position += 8
+            }
+            #endif
+        }
     }
 }

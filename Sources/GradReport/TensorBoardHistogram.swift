@@ -77,55 +77,68 @@ public struct TensorBoardHistogram: Sendable, Equatable {
     }
 
     /// The default-bucket histogram of any float collection (specialized at the two call sites).
+    ///
+    /// Each finite value's bucket comes from `DefaultBucketLookup` (a table on its bits and one
+    /// comparison). A bitmap marks the buckets filled: a bucket's count is set on its first value
+    /// (the counts are never zeroed as a whole), and the bitmap's set bits, read in order, are
+    /// the non-empty buckets in increasing order.
     static func defaultBuckets<S: Collection>(_ values: S) -> TensorBoardHistogram where S.Element: BinaryFloatingPoint {
         let limits = Self.defaultBucketLimits
+        let lookup = DefaultBucketLookup.shared
         var low = Double.infinity, high = -Double.infinity
         var n = 0.0, sum = 0.0, squares = 0.0
-        // The non-empty buckets as (index, count), in increasing index order: for fewer values
-        // than buckets (a small layer) from their sorted bucket indices, else from a count per bucket.
-        var filled: [(index: Int, count: Double)] = []
-        let few = values.count < limits.count
-        var indices: [Int] = [], counts: [Double] = []
-        if few { indices.reserveCapacity(values.count) } else { counts = Array(repeating: 0, count: limits.count) }
-        for element in values {
-            let v = Double(element)
-            guard v.isFinite else { continue }
-            low = Swift.min(low, v)
-            high = Swift.max(high, v)
-            n += 1
-            sum += v
-            squares += v * v
-            let index = Self.bucketIndex(of: v, limits: limits)
-            if few { indices.append(index) } else { counts[index] += 1 }
+        var buckets = 0
+        let words = (limits.count + 63) / 64
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: limits.count)
+        let filled = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        defer {
+            counts.deallocate()
+            filled.deallocate()
         }
-        if few {
-            indices.sort()
-            for index in indices {
-                if let last = filled.last, last.index == index {
-                    filled[filled.count - 1].count += 1
-                } else {
-                    filled.append((index, 1))
+        filled.initialize(repeating: 0, count: words)
+        lookup.edges.withUnsafeBufferPointer { edges in
+            lookup.edgesBelowCell.withUnsafeBufferPointer { edgesBelowCell in
+                for element in values {
+                    let v = Double(element)
+                    guard v.isFinite else { continue }
+                    low = Swift.min(low, v)
+                    high = Swift.max(high, v)
+                    n += 1
+                    sum += v
+                    squares += v * v
+                    let index = lookup.bucketIndex(of: v, edges: edges, edgesBelowCell: edgesBelowCell)
+                    let word = index >> 6, bit: UInt64 = 1 << UInt64(index & 63)
+                    if filled[word] & bit == 0 {
+                        filled[word] |= bit
+                        counts[index] = 1
+                        buckets += 1
+                    } else {
+                        counts[index] += 1
+                    }
                 }
             }
-        } else {
-            for (index, count) in counts.enumerated() where count > 0 { filled.append((index, count)) }
         }
         guard n > 0 else {
             return TensorBoardHistogram(min: 0, max: 0, count: 0, sum: 0, sumOfSquares: 0, bucketLimits: [0], bucketCounts: [0])
         }
         // Each run of empty buckets becomes one empty bucket ending at the run's last limit.
         var outLimits: [Double] = [], outCounts: [Double] = []
-        outLimits.reserveCapacity(2 * filled.count + 1)
-        outCounts.reserveCapacity(2 * filled.count + 1)
+        outLimits.reserveCapacity(2 * buckets + 1)
+        outCounts.reserveCapacity(2 * buckets + 1)
         var next = 0
-        for bucket in filled {
-            if bucket.index > next {
-                outLimits.append(limits[bucket.index - 1])
-                outCounts.append(0)
+        for w in 0..<words {
+            var word = filled[w]
+            while word != 0 {
+                let index = 64 * w + word.trailingZeroBitCount
+                word &= word - 1
+                if index > next {
+                    outLimits.append(limits[index - 1])
+                    outCounts.append(0)
+                }
+                outLimits.append(limits[index])
+                outCounts.append(Double(counts[index]))
+                next = index + 1
             }
-            outLimits.append(limits[bucket.index])
-            outCounts.append(bucket.count)
-            next = bucket.index + 1
         }
         if next < limits.count {
             outLimits.append(limits[limits.count - 1])
@@ -133,18 +146,6 @@ public struct TensorBoardHistogram: Sendable, Equatable {
         }
         return TensorBoardHistogram(min: low, max: high, count: n, sum: sum, sumOfSquares: squares,
                                     bucketLimits: outLimits, bucketCounts: outCounts)
-    }
-
-    /// The index of the first limit greater than `v` (`limits.count − 1` when none is).
-    static func bucketIndex(of v: Double, limits: [Double]) -> Int {
-        limits.withUnsafeBufferPointer { limits in
-            var low = 0, high = limits.count - 1
-            while low < high {
-                let mid = (low + high) / 2
-                if limits[mid] > v { high = mid } else { low = mid + 1 }
-            }
-            return low
-        }
     }
 
     /// The monitor's signed linear bins as a TensorBoard histogram.
@@ -163,8 +164,9 @@ public struct TensorBoardHistogram: Sendable, Equatable {
     ///   - sum: `Σ g` over the finite elements, when known (`gradientMean × count`).
     ///   - sumOfSquares: `Σ g²` over the finite elements, when known.
     public init(_ histogram: GradientHistogram, sum: Double? = nil, sumOfSquares: Double? = nil) {
-        let counts = histogram.linearCounts.map(Double.init)
-        let total = counts.reduce(0, +)
+        let counts = histogram.linearCounts
+        var total = 0.0
+        for c in counts { total += Double(c) }
         let m = histogram.linearRange
         guard total > 0, m > 0, m.isFinite, !counts.isEmpty else {
             self.init(min: 0, max: 0, count: total, sum: sum ?? 0, sumOfSquares: sumOfSquares ?? 0,
@@ -177,28 +179,42 @@ public struct TensorBoardHistogram: Sendable, Equatable {
         let first = counts.firstIndex { $0 > 0 }!
         let last = counts.lastIndex { $0 > 0 }!
         var estimatedSum = 0.0, estimatedSquares = 0.0
+        var limits: [Double] = [], keptCounts: [Double] = []
+        limits.reserveCapacity(last - first + 1)
+        keptCounts.reserveCapacity(last - first + 1)
         for k in first...last {
+            let count = Double(counts[k])
             let centre = (edge(k) + edge(k + 1)) / 2
-            estimatedSum += counts[k] * centre
-            estimatedSquares += counts[k] * centre * centre
+            estimatedSum += count * centre
+            estimatedSquares += count * centre * centre
+            limits.append(edge(k + 1))
+            keptCounts.append(count)
         }
         self.init(min: edge(first), max: edge(last + 1), count: total,
                   sum: sum ?? estimatedSum, sumOfSquares: sumOfSquares ?? estimatedSquares,
-                  bucketLimits: (first...last).map { edge($0 + 1) }, bucketCounts: Array(counts[first...last]))
+                  bucketLimits: limits, bucketCounts: keptCounts)
     }
 
     /// The `HistogramProto` message: `min` 1, `max` 2, `num` 3, `sum` 4, `sum_squares` 5
     /// (doubles), `bucket_limit` 6 and `bucket` 7 (packed repeated doubles).
     public var encoded: ProtobufEncoder {
-        var message = ProtobufEncoder()
-        encode(into: &message)
-        return message
+        let size = encodedSize
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            let start = UnsafeMutableRawPointer(buffer.baseAddress!)
+            var message = ProtobufEncoder.Cursor(start)
+            encode(to: &message)
+            precondition(message.position == start + size,
+                         "TensorBoardHistogram: encodedSize is \(size) but the message holds \(message.position - start)")
+            count = size
+        }
+        return ProtobufEncoder(bytes: bytes)
     }
 
-    /// Appends the fields of `encoded` to `message` (the histogram written in place, inside
-    /// an event).
-    /// - Parameter message: the encoder to append to.
-    func encode(into message: inout ProtobufEncoder) {
+    /// Stores the fields of `encoded` (`encodedSize` bytes) at the cursor: the histogram
+    /// written in place, inside an event.
+    /// - Parameter message: where the fields go.
+    @inline(__always)
+    func encode(to message: inout ProtobufEncoder.Cursor) {
         message.appendDouble(field: 1, min)
         message.appendDouble(field: 2, max)
         message.appendDouble(field: 3, count)
@@ -215,5 +231,76 @@ public struct TensorBoardHistogram: Sendable, Equatable {
             values.isEmpty ? 0 : ProtobufEncoder.lengthDelimitedSize(field: field, length: values.count * 8)
         }
         return 5 * 9 + packed(6, bucketLimits) + packed(7, bucketCounts)
+    }
+}
+
+/// Finds a value's default bucket (`TensorBoardHistogram.defaultBucketLimits`) from its bits:
+/// a table and one comparison instead of a binary search over 1551 limits.
+///
+/// The limits are `−DBL_MAX`, `−e[K−1] … −e[0]`, `0`, `e[0] … e[K−1]`, `DBL_MAX` with the
+/// positive edges `e[k] = 1e-12·1.1^k` (`K = 774`). The first limit above `v` is
+/// `e[K+2+c]`'s position with `c = #{k : e[k] ≤ v}` for `v ≥ 0` (−0 included), and position
+/// `K + 1 − #{k : e[k] < |v|}` for `v < 0`. Both counts come from `|v|`'s cell: its bits shifted
+/// right by 48 (exponent and four mantissa bits), so a cell spans a ratio of at most 17/16,
+/// less than the 1.1 between edges, and holds at most one edge. `edgesBelowCell[cell]` is the
+/// number of edges below the cell's smallest value; the one edge that may lie inside is
+/// `e[edgesBelowCell[cell]]`, compared with `|v|`. Cells below `e[0]`'s cell share the first
+/// entry (0) and cells above `e[K−1]`'s the last (`K`); `e[K] = +∞` ends the edges.
+private struct DefaultBucketLookup: Sendable {
+    /// The positive edges `1e-12·1.1^k` (`K` of them), then `+∞`.
+    let edges: [Double]
+    /// For table position `p`: the number of edges below the smallest value of cell `p − 1 +
+    /// firstCell`; position 0 stands for every cell below, the last for every cell above.
+    let edgesBelowCell: [UInt16]
+    /// The cell of `e[0]`.
+    let firstCell: Int
+    /// `K`.
+    let edgeCount: Int
+
+    /// How many low bits of a Double's bit pattern the cell leaves out.
+    static let cellShift: UInt64 = 48
+
+    static let shared = DefaultBucketLookup(limits: TensorBoardHistogram.defaultBucketLimits)
+
+    init(limits: [Double]) {
+        let k = (limits.count - 3) / 2
+        let positive = Array(limits[(k + 2)..<(2 * k + 2)])
+        precondition(positive.count == k && limits[k + 1] == 0 && positive.allSatisfy { $0 > 0 },
+                     "DefaultBucketLookup: limits are not −DBL_MAX, −e, 0, e, DBL_MAX")
+        let firstCell = Int(positive[0].bitPattern >> Self.cellShift)
+        let lastCell = Int(positive[k - 1].bitPattern >> Self.cellShift)
+        var table: [UInt16] = [0]
+        var below = 0
+        for cell in firstCell...lastCell {
+            let smallest = Double(bitPattern: UInt64(cell) << Self.cellShift)
+            let next = Double(bitPattern: UInt64(cell + 1) << Self.cellShift)
+            while below < k && positive[below] < smallest { below += 1 }
+            precondition(below + 1 >= k || positive[below + 1] >= next,
+                         "DefaultBucketLookup: two edges in the cell from \(smallest)")
+            table.append(UInt16(below))
+        }
+        table.append(UInt16(k))
+        edges = positive + [.infinity]
+        edgesBelowCell = table
+        self.firstCell = firstCell
+        edgeCount = k
+    }
+
+    /// The index of the first default limit greater than the finite `v` (the last limit's
+    /// index when none is), as `TensorBoardHistogram.defaultBucketLimits`'s `upper_bound`.
+    /// - Parameters:
+    ///   - v: a finite value.
+    ///   - edges: `self.edges`' memory.
+    ///   - edgesBelowCell: `self.edgesBelowCell`'s memory.
+    @inline(__always)
+    func bucketIndex(of v: Double, edges: UnsafeBufferPointer<Double>, edgesBelowCell: UnsafeBufferPointer<UInt16>) -> Int {
+        let magnitude = v.magnitude
+        let cell = Int(truncatingIfNeeded: magnitude.bitPattern >> Self.cellShift) &- firstCell &+ 1
+        let position = Swift.min(Swift.max(cell, 0), edgesBelowCell.count &- 1)
+        let below = Int(edgesBelowCell[position])
+        if v < 0 {
+            return edgeCount &+ 1 &- below &- (edges[below] < magnitude ? 1 : 0)
+        }
+        return edgeCount &+ 2 &+ below &+ (edges[below] <= magnitude ? 1 : 0)
     }
 }

@@ -54,46 +54,61 @@ extension TensorBoardWriter {
         let writer = try TensorBoardWriter(directory: directory)
         var norms = TagList(prefix: "grad_norm/"), ratios = TagList(prefix: "update_ratio/")
         var saturations = TagList(prefix: "saturation/"), deads = TagList(prefix: "dead/")
-        var histogramTags: [String: [UInt8]] = [:]
+        var histogramTags = TagList(prefix: "grad/"), histogramStep = Int.min, histogramPosition = 0
         let lossTag = Array("loss".utf8), globalTag = Array("grad_norm/global".utf8), clippedTag = Array("grad_norm/clipped".utf8)
         for entry in items {
             switch entry.item {
             case .loss(let step, let value):
                 try writer.addScalar(utf8Tag: lossTag, value, step: step, wallTime: time)
             case .statistics(let index):
-                let s = record.steps[index]
+                // Fields are read through the arrays (`for p in` would copy each element).
+                let s = record.steps[index], parameters = s.parameters, layers = s.layers
                 try writer.addScalar(utf8Tag: globalTag, s.globalGradientNorm, step: s.step, wallTime: time)
                 if let clipped = s.clippedGradientNorm { try writer.addScalar(utf8Tag: clippedTag, clipped, step: s.step, wallTime: time) }
-                for (k, p) in s.parameters.enumerated() {
-                    try writer.addScalar(utf8Tag: norms.tag(p.name, at: k), p.gradientNorm, step: s.step, wallTime: time)
+                for k in parameters.indices {
+                    try writer.addScalar(utf8Tag: norms.tag(parameters[k].name, at: k), parameters[k].gradientNorm, step: s.step, wallTime: time)
                 }
-                for (k, p) in s.parameters.enumerated() {
-                    if let ratio = p.updateRatio { try writer.addScalar(utf8Tag: ratios.tag(p.name, at: k), ratio, step: s.step, wallTime: time) }
+                for k in parameters.indices {
+                    guard let ratio = parameters[k].updateRatio else { continue }
+                    try writer.addScalar(utf8Tag: ratios.tag(parameters[k].name, at: k), ratio, step: s.step, wallTime: time)
                 }
-                for (k, l) in s.layers.enumerated() {
-                    if let fraction = l.saturationFraction {
-                        try writer.addScalar(utf8Tag: saturations.tag(l.name, at: k), fraction, step: s.step, wallTime: time)
-                    }
+                for k in layers.indices {
+                    guard let fraction = layers[k].saturationFraction else { continue }
+                    try writer.addScalar(utf8Tag: saturations.tag(layers[k].name, at: k), fraction, step: s.step, wallTime: time)
                 }
-                for (k, l) in s.layers.enumerated() {
-                    if let fraction = l.deadFraction { try writer.addScalar(utf8Tag: deads.tag(l.name, at: k), fraction, step: s.step, wallTime: time) }
+                for k in layers.indices {
+                    guard let fraction = layers[k].deadFraction else { continue }
+                    try writer.addScalar(utf8Tag: deads.tag(layers[k].name, at: k), fraction, step: s.step, wallTime: time)
                 }
             case .histogram(let index):
                 let h = record.histograms[index]
+                // Positions count the histograms of one step (their names repeat at every step).
+                if h.step != histogramStep { (histogramStep, histogramPosition) = (h.step, 0) }
+                let tag = histogramTags.tag(h.name, at: histogramPosition)
+                histogramPosition += 1
                 var sum: Double?, squares: Double?
-                if let s = statistics[h.step], let p = record.steps[s].parameters.first(where: { $0.name == h.name }), p.nonfiniteCount == 0 {
-                    let n = Double(h.linearCounts.reduce(0, +))
-                    sum = p.gradientMean * n
-                    squares = (p.gradientStd * p.gradientStd + p.gradientMean * p.gradientMean) * n
+                if let s = statistics[h.step] {
+                    let parameters = record.steps[s].parameters
+                    if let k = Self.index(of: h.name, in: parameters), parameters[k].nonfiniteCount == 0 {
+                        let n = Double(h.linearCounts.reduce(0, +))
+                        let mean = parameters[k].gradientMean, std = parameters[k].gradientStd
+                        sum = mean * n
+                        squares = (std * std + mean * mean) * n
+                    }
                 }
-                let tag = histogramTags[h.name] ?? Array("grad/\(h.name)".utf8)
-                histogramTags[h.name] = tag
                 try writer.addHistogram(utf8Tag: tag,
                                         TensorBoardHistogram(h, sum: sum, sumOfSquares: squares), step: h.step, wallTime: time)
             }
         }
         try writer.close()
         return writer.url
+    }
+
+    /// The index of the first parameter named `name` (`firstIndex(where:)` copies each element
+    /// it tries, strings and all; this compares the names in place).
+    private static func index(of name: String, in parameters: [ParameterStatistics]) -> Int? {
+        for k in parameters.indices where parameters[k].name == name { return k }
+        return nil
     }
 }
 

@@ -27,8 +27,14 @@ public final class TensorBoardWriter {
     /// The event file.
     public let url: URL
     private var file: LogFile
-    private var buffer: [UInt8] = []
+    /// The buffered records: `count` bytes at `buffer`, room for `capacity`.
+    private var buffer: UnsafeMutableRawPointer
+    private var capacity: Int
+    private var count = 0
     private let bufferLimit = 256 * 1024
+    /// Set by `close()`; checked per event instead of `file.isOpen`, a read that costs a
+    /// run-time exclusivity check since `file` is also mutated.
+    private var isClosed = false
 
     /// The `file_version` TensorBoard expects in the first event.
     public static let fileVersion = "brain.Event:2"
@@ -50,10 +56,14 @@ public final class TensorBoardWriter {
         }
         let now = Date().timeIntervalSince1970
         (file, url) = try Self.createFile(in: directory, time: now, suffix: fileSuffix)
-        var event = ProtobufEncoder()
-        event.appendDouble(field: 1, now)
-        event.appendString(field: 3, Self.fileVersion)
-        Self.appendRecord(event.bytes, to: &buffer)
+        // Room for a full buffer and the record that fills it (a larger record grows it).
+        capacity = bufferLimit + 64 * 1024
+        buffer = .allocate(byteCount: capacity, alignment: 8)
+        let version = Array(Self.fileVersion.utf8)
+        appendRecord(length: 9 + ProtobufEncoder.lengthDelimitedSize(field: 3, length: version.count)) { event in
+            event.appendDouble(field: 1, now)
+            version.withUnsafeBytes { event.appendBytes(field: 3, $0) }
+        }
     }
 
     deinit {
@@ -61,6 +71,7 @@ public final class TensorBoardWriter {
             try? writeBuffer()
             try? file.close()
         }
+        buffer.deallocate()
     }
 
     /// Logs a scalar (`Summary.Value.simple_value`, stored as Float32: TensorBoard keeps
@@ -79,12 +90,7 @@ public final class TensorBoardWriter {
     /// `addScalar` with the tag given as its UTF-8 bytes (made once for a series written at
     /// many steps).
     func addScalar(utf8Tag tag: [UInt8], _ value: Double, step: Int, wallTime: Double?) throws {
-        // Summary.Value: tag (1), simple_value (2, float).
-        let valueLength = ProtobufEncoder.lengthDelimitedSize(field: 1, length: tag.count) + 5
-        try addSummary(valueLength: valueLength, step: step, wallTime: wallTime) { summaryValue in
-            summaryValue.appendBytes(field: 1, tag)
-            summaryValue.appendFloat(field: 2, Float(value))
-        }
+        try addEvent(tag: tag, .scalar(Float(value)), step: step, wallTime: wallTime)
     }
 
     /// Logs a histogram of Float values (a weight or gradient tensor) in TensorFlow's default
@@ -143,15 +149,7 @@ public final class TensorBoardWriter {
 
     /// `addHistogram` with the tag given as its UTF-8 bytes.
     func addHistogram(utf8Tag tag: [UInt8], _ histogram: TensorBoardHistogram, step: Int, wallTime: Double?) throws {
-        // Summary.Value: tag (1), histo (5, a HistogramProto).
-        let histogramLength = histogram.encodedSize
-        let valueLength = ProtobufEncoder.lengthDelimitedSize(field: 1, length: tag.count)
-            + ProtobufEncoder.lengthDelimitedSize(field: 5, length: histogramLength)
-        try addSummary(valueLength: valueLength, step: step, wallTime: wallTime) { value in
-            value.appendBytes(field: 1, tag)
-            value.appendLengthDelimitedHeader(field: 5, length: histogramLength)
-            histogram.encode(into: &value)
-        }
+        try addEvent(tag: tag, .histogram(histogram), step: step, wallTime: wallTime)
     }
 
     /// Writes the buffered events to the file (one `write(2)`; not `fsync`).
@@ -167,6 +165,7 @@ public final class TensorBoardWriter {
     /// - Throws: `TensorBoardError.cannotWrite` (the file is closed all the same).
     public func close() throws {
         guard file.isOpen else { return }
+        isClosed = true
         defer { try? file.close() }
         try writeBuffer()
         do throws(LogFile.Failure) {
@@ -194,64 +193,107 @@ public final class TensorBoardWriter {
         }
     }
 
-    /// Appends the record of an `Event` with `wall_time` (1), `step` (2) and `summary` (5) holding
-    /// one `Summary.Value` (1) of `valueLength` bytes, which `writeValue` appends; the event is
-    /// written straight into the buffer (its nested lengths computed beforehand).
-    private func addSummary(valueLength: Int, step: Int, wallTime: Double?,
-                            writeValue: (inout ProtobufEncoder) -> Void) throws {
-        precondition(file.isOpen, "TensorBoardWriter: event added after close() to \(url.path)")
+    /// What one `Summary.Value` holds besides its tag.
+    private enum SummaryValue {
+        /// `simple_value` (2, float).
+        case scalar(Float)
+        /// `histo` (5, a `HistogramProto`).
+        case histogram(TensorBoardHistogram)
+    }
+
+    /// Appends the record of one `Event`: `wall_time` (1, double), `step` (2, int64) and
+    /// `summary` (5) holding one `Summary.Value` (1) with `tag` (1) and `value`. The nested
+    /// lengths are computed first, then the bytes are stored straight into the buffer.
+    private func addEvent(tag: [UInt8], _ value: SummaryValue, step: Int, wallTime: Double?) throws {
+        precondition(!isClosed, "TensorBoardWriter: event added after close() to \(url.path)")
+        var valueLength = ProtobufEncoder.lengthDelimitedSize(field: 1, length: tag.count)
+        var histogramLength = 0
+        switch value {
+        case .scalar:
+            valueLength += 5
+        case .histogram(let histogram):
+            histogramLength = histogram.encodedSize
+            valueLength += ProtobufEncoder.lengthDelimitedSize(field: 5, length: histogramLength)
+        }
         let summaryLength = ProtobufEncoder.lengthDelimitedSize(field: 1, length: valueLength)
         let eventLength = 9 + 1 + ProtobufEncoder.varintSize(UInt64(bitPattern: Int64(step)))
             + ProtobufEncoder.lengthDelimitedSize(field: 5, length: summaryLength)
         let time = wallTime ?? Date().timeIntervalSince1970
-        Self.appendRecord(length: eventLength, to: &buffer) { event in
+        appendRecord(length: eventLength) { event in
             event.appendDouble(field: 1, time)
             event.appendInt64(field: 2, Int64(step))
             event.appendLengthDelimitedHeader(field: 5, length: summaryLength)
             event.appendLengthDelimitedHeader(field: 1, length: valueLength)
-            writeValue(&event)
+            tag.withUnsafeBytes { event.appendBytes(field: 1, $0) }
+            switch value {
+            case .scalar(let scalar):
+                event.appendFloat(field: 2, scalar)
+            case .histogram(let histogram):
+                event.appendLengthDelimitedHeader(field: 5, length: histogramLength)
+                histogram.encode(to: &event)
+            }
         }
-        if buffer.count >= bufferLimit { try writeBuffer() }
+        if count >= bufferLimit { try writeBuffer() }
     }
 
-    /// Appends the TFRecord framing of `data` to `buffer` in place (no intermediate arrays:
-    /// a run's record has about a hundred thousand events).
-    static func appendRecord(_ data: [UInt8], to buffer: inout [UInt8]) {
-        appendRecord(length: data.count, to: &buffer) { $0.appendRaw(data) }
+    /// Appends one TFRecord of `length` data bytes, which `writeData` stores, to the buffer
+    /// (grown when it has no room for it).
+    @inline(__always)
+    private func appendRecord(length: Int, _ writeData: (inout ProtobufEncoder.Cursor) -> Void) {
+        let size = length + TensorBoardEventFile.framingLength
+        if count + size > capacity { grow(toHold: count + size) }
+        Self.writeRecord(length: length, at: buffer + count, writeData)
+        count += size
     }
 
-    /// Appends one TFRecord whose `length` data bytes `writeData` appends: the length, its
-    /// masked CRC, the data (written in place), the data's masked CRC.
-    static func appendRecord(length: Int, to buffer: inout [UInt8], writeData: (inout ProtobufEncoder) -> Void) {
-        let start = buffer.count
-        withUnsafeBytes(of: UInt64(length).littleEndian) { buffer.append(contentsOf: $0) }
-        let lengthCRC = buffer.withUnsafeBytes { CRC32C.masked(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<start + 8]))) }
-        withUnsafeBytes(of: lengthCRC.littleEndian) { buffer.append(contentsOf: $0) }
-        ProtobufEncoder.appending(to: &buffer, writeData)
-        precondition(buffer.count == start + 12 + length,
-                     "TensorBoardWriter: a record announced \(length) bytes but holds \(buffer.count - start - 12)")
-        let dataCRC = buffer.withUnsafeBytes { CRC32C.masked(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + 12)...]))) }
-        withUnsafeBytes(of: dataCRC.littleEndian) { buffer.append(contentsOf: $0) }
+    /// Stores one TFRecord at `start` (`length + 16` bytes): the length (`uint64`), its masked
+    /// CRC-32C, the `length` data bytes that `writeData` stores, their masked CRC-32C, all
+    /// little-endian; both checksums computed over the bytes in place.
+    @inline(__always)
+    static func writeRecord(length: Int, at start: UnsafeMutableRawPointer, _ writeData: (inout ProtobufEncoder.Cursor) -> Void) {
+        start.storeBytes(of: UInt64(length).littleEndian, as: UInt64.self)
+        let lengthCRC = CRC32C.masked(CRC32C.checksum(UnsafeRawBufferPointer(start: start, count: 8)))
+        (start + 8).storeBytes(of: lengthCRC.littleEndian, as: UInt32.self)
+        let data = start + 12
+        var cursor = ProtobufEncoder.Cursor(data)
+        writeData(&cursor)
+        precondition(cursor.position == data + length,
+                     "TensorBoardWriter: a record announced \(length) bytes but holds \(cursor.position - data)")
+        let dataCRC = CRC32C.masked(CRC32C.checksum(UnsafeRawBufferPointer(start: data, count: length)))
+        (data + length).storeBytes(of: dataCRC.littleEndian, as: UInt32.self)
     }
 
     /// The TFRecord framing of `data`: `uint64 length`, `uint32 masked CRC-32C(length bytes)`,
     /// `data`, `uint32 masked CRC-32C(data)`, little-endian.
     /// - Parameter data: one serialized `Event`.
     public static func record(_ data: [UInt8]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(data.count + 16)
-        appendRecord(data, to: &bytes)
-        return bytes
+        let size = data.count + TensorBoardEventFile.framingLength
+        return [UInt8](unsafeUninitializedCapacity: size) { bytes, count in
+            writeRecord(length: data.count, at: UnsafeMutableRawPointer(bytes.baseAddress!)) { record in
+                data.withUnsafeBytes { record.appendRaw($0) }
+            }
+            count = size
+        }
+    }
+
+    /// Moves the buffered bytes to a buffer of at least `needed` bytes.
+    private func grow(toHold needed: Int) {
+        let larger = Swift.max(2 * capacity, needed)
+        let moved = UnsafeMutableRawPointer.allocate(byteCount: larger, alignment: 8)
+        moved.copyMemory(from: buffer, byteCount: count)
+        buffer.deallocate()
+        buffer = moved
+        capacity = larger
     }
 
     private func writeBuffer() throws {
-        guard !buffer.isEmpty else { return }
+        guard count > 0 else { return }
         do throws(LogFile.Failure) {
-            try file.write(buffer)
+            try file.write(UnsafeRawBufferPointer(start: buffer, count: count))
         } catch {
             throw TensorBoardError.cannotWrite(file: url.relativePath, reason: error.reason)
         }
-        buffer.removeAll(keepingCapacity: true)
+        count = 0
     }
 
     static func reason(_ error: any Error) -> String {
