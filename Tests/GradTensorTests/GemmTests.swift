@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import GradTensor
 import GradTestSupport
@@ -288,5 +289,15 @@ let gemmSmallSizes = [0, 1, 2, 3, 7, 16, 17, 33]
         #expect(BLAS.worthCallingAutomatically(m: 4, n: 1024, k: 1024))
         #expect(!BLAS.worthCallingAutomatically(m: 10_000, n: 10, k: 10))
         #expect(BLAS.worthCallingAutomatically(m: 1000, n: 16, k: 64))
+    }
+
+    /// Loading BLAS shortens OpenBLAS's idle spin to 2^20 cycles unless the user chose a value.
+    @Test func openBLASSpinIsShortenedUnlessTheUserSetIt() {
+        _ = BLAS.shared
+        #expect(getenv("OPENBLAS_THREAD_TIMEOUT").map { String(cString: $0) } == "20")
+        setenv("OPENBLAS_THREAD_TIMEOUT", "7", 1)
+        defer { setenv("OPENBLAS_THREAD_TIMEOUT", "20", 1) }
+        _ = BLAS.load(environment: nil)
+        #expect(getenv("OPENBLAS_THREAD_TIMEOUT").map { String(cString: $0) } == "7")
     }
 }

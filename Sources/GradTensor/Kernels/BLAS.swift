@@ -126,6 +126,11 @@ public struct BLAS: @unchecked Sendable {
         candidates += ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libblas.so.3",
                        "libcblas.so.3", "libblas.so"]
         #endif
+        // OpenBLAS's idle threads spin (sched_yield) for 2^28 cycles after each product before
+        // they sleep, so they keep a core busy through a whole training step's non-BLAS work
+        // (the optimizer, the monitor), slowing the threads that do it. 2^20 cycles (about
+        // 0.4 ms) still covers the gaps between a step's products; a user's own setting wins.
+        setenv("OPENBLAS_THREAD_TIMEOUT", "20", 0)
         for name in candidates {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
             guard let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") else {
