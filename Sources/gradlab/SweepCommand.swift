@@ -90,10 +90,16 @@ struct SweepCommand: ParsableCommand {
     /// recording switch is per thread), so a run's results do not depend on `jobs`. Threads
     /// rather than child processes: a child spent about a third of a small run starting up
     /// (loading the binary, Swift's type metadata, parsing its spec again).
+    ///
+    /// On several threads the entries are taken largest first (`estimatedWork`), so that the
+    /// sweep does not end with one thread training the deepest net while the others are idle.
     func runInThreads(_ entries: [SweepEntry], folder: RunFolder) -> [String] {
         let queue = SweepQueue(count: entries.count)
+        let order = entries.indices.map { ($0, jobs == 1 ? 0 : Self.estimatedWork(entries[$0].spec)) }
+            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
         let work = { @Sendable in
-            while interruptRequested == 0, let i = queue.take() {
+            while interruptRequested == 0, let k = queue.take() {
+                let i = order[k]
                 let entry = entries[i]
                 printError(jobs == 1 ? "[\(i + 1)/\(entries.count)] \(entry.folderName)" : "started \(entry.folderName)")
                 do {
@@ -117,6 +123,14 @@ struct SweepCommand: ParsableCommand {
             DispatchQueue.concurrentPerform(iterations: Swift.min(jobs, Swift.max(entries.count, 1))) { _ in work() }
         }
         return queue.failures
+    }
+
+    /// A run's work relative to the other entries of its sweep: epochs × batch × (parameters +
+    /// layer outputs per example), from the spec's `resourceEstimate` (the sweep's entries
+    /// share their data, so the number of batches per epoch cancels out).
+    static func estimatedWork(_ spec: RunSpec) -> Double {
+        let estimate = spec.resourceEstimate()
+        return Double(spec.train.epochs) * estimate.batchSize * (estimate.parameters + estimate.activationsPerExample)
     }
 }
 
