@@ -146,17 +146,7 @@ private func referenceEvent(tag: String, step: Int, wallTime: Double, scalar: Fl
 @Suite("TensorBoard fast paths give the replaced algorithms' histograms and bytes")
 struct TensorBoardFastPathTests {
     /// SplitMix64, so every run sees the same inputs.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    }
+    typealias Generator = WriterFastPathTests.Generator
 
     /// Whether two histograms are the same bit for bit (so NaN figures and −0 compare too).
     func identical(_ a: TensorBoardHistogram, _ b: TensorBoardHistogram) -> Bool {
