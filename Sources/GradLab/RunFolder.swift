@@ -1,12 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-/// POSIX `write(2)` (named apart from `RunFolder.write`).
-private let systemWrite = Glibc.write
-#elseif canImport(Darwin)
-import Darwin
-private let systemWrite = Darwin.write
-#endif
+import GradNN
 
 /// A run's output folder (`runs/<name>/`): every file written atomically (temporary file in the
 /// same folder, then rename), so a killed run never leaves a half-written file under its final
@@ -41,25 +34,13 @@ public struct RunFolder: Sendable {
     /// Whether `name` exists in the folder.
     public func contains(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }
 
-    /// Writes `data` to `name` atomically.
+    /// Writes `data` to `name` atomically (`AtomicFile.write`; not forced to the disk).
     ///
     /// - Throws: `RunFolderError.cannotWrite` (disk full, permissions, or a `name` that is not
     ///   a plain file name, which could land outside the folder); the previous file of that
     ///   name, if any, is left intact.
     public func write(_ data: Data, to name: String) throws(RunFolderError) {
-        try Self.checkFileName(name, in: url)
-        let target = file(name)
-        let temporary = url.appendingPathComponent(".\(name).\(ProcessInfo.processInfo.processIdentifier).tmp")
-        do {
-            try data.write(to: temporary)
-            // rename(2) replaces the target atomically within one file system.
-            if rename(temporary.path, target.path) != 0 {
-                throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno))
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw .cannotWrite(path: target.path, reason: Self.reason(error))
-        }
+        try write(data, to: name, durable: false)
     }
 
     /// Writes `data` to `name` atomically and durably: the temporary file is flushed to the
@@ -69,42 +50,20 @@ public struct RunFolder: Sendable {
     /// - Throws: `RunFolderError.cannotWrite` (disk full, permissions, or a `name` that is not
     ///   a plain file name); the previous file of that name, if any, is left intact.
     public func writeDurably(_ data: Data, to name: String) throws(RunFolderError) {
+        try write(data, to: name, durable: true)
+    }
+
+    private func write(_ data: Data, to name: String, durable: Bool) throws(RunFolderError) {
         try Self.checkFileName(name, in: url)
         let target = file(name)
-        let temporary = url.appendingPathComponent(".\(name).\(ProcessInfo.processInfo.processIdentifier).tmp")
-        func fail(_ code: Int32) -> RunFolderError {
-            unlink(temporary.path)
-            return .cannotWrite(path: target.path, reason: String(cString: strerror(code)))
-        }
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw fail(errno) }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
-            guard var base = bytes.baseAddress else { return }
-            var left = bytes.count
-            while left > 0 {
-                let written = systemWrite(descriptor, base, left)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                base += written
-                left -= written
-            }
-        }
-        if failure == 0 && fsync(descriptor) != 0 { failure = errno }
-        if close(descriptor) != 0 && failure == 0 { failure = errno }
-        if failure != 0 { throw fail(failure) }
-        guard rename(temporary.path, target.path) == 0 else { throw fail(errno) }
-        let folder = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folder >= 0 {
-            _ = fsync(folder)
-            close(folder)
+        do {
+            try AtomicFile.write(data, to: target, durable: durable)
+        } catch {
+            throw .cannotWrite(path: target.path, reason: error.reason)
         }
     }
 
-    /// Removes the temporary files (`.<name>.<pid>.tmp`) that a killed writer left in the folder.
+    /// Removes the temporary files (`.<name>.<UUID>.tmp`) that a killed writer left in the folder.
     public func removeTemporaryFiles() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
         for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {

@@ -410,27 +410,16 @@ public struct SafeTensors {
         return data
     }
 
-    /// Writes the file atomically: to a temporary file in the same folder, then renamed over `url`.
+    /// Writes the file atomically (`AtomicFile.write`): to a temporary file in the same folder,
+    /// then renamed over `url`.
     ///
     /// - Throws: `CheckpointError.unwritable` when the folder is missing or not writable.
     public func write(to url: URL) throws {
-        try Self.writeAtomically(serialized(), to: url)
-    }
-
-    /// Writes `data` to a temporary file beside `url`, then renames it to `url` (POSIX `rename`, atomic).
-    static func writeAtomically(_ data: Data, to url: URL) throws {
-        let file = url.relativePath
-        let folder = url.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        let data = serialized()
         do {
-            try data.write(to: temporary)
+            try AtomicFile.write(data, to: url)
         } catch {
-            throw CheckpointError.unwritable(file: file, reason: error.localizedDescription)
-        }
-        if rename(temporary.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw CheckpointError.unwritable(file: file, reason: reason)
+            throw CheckpointError.unwritable(file: url.relativePath, reason: error.reason)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GradDoctor
+import GradNN
 
 /// A run's per-step series as one CSV table, for spreadsheets and pandas.
 ///
@@ -11,7 +12,8 @@ import GradDoctor
 /// `-inf` (what `numpy.genfromtxt`, `pandas.read_csv` and `float()` read). Header cells with
 /// a comma, quote or line break are quoted as RFC 4180 says.
 public enum CSVExport {
-    /// Writes the table to `url` atomically (a temporary file beside it, then renamed).
+    /// Writes the table to `url` atomically (`AtomicFile.write`: a temporary file beside it, then
+    /// renamed).
     ///
     /// - Parameters:
     ///   - record: the monitor's record (gradient norms and update ratios per recorded step).
@@ -20,17 +22,10 @@ public enum CSVExport {
     /// - Throws: `MetricsLogError.cannotWrite` naming the file.
     public static func write(record: MonitorRecord, losses: [(step: Int, value: Double)], to url: URL) throws {
         let text = table(record: record, losses: losses)
-        let folder = url.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         do {
-            try Data(text.utf8).write(to: temporary)
+            try AtomicFile.write(Data(text.utf8), to: url)
         } catch {
-            throw MetricsLogError.cannotWrite(file: url.relativePath, reason: TensorBoardWriter.reason(error))
-        }
-        if rename(temporary.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw MetricsLogError.cannotWrite(file: url.relativePath, reason: reason)
+            throw MetricsLogError.cannotWrite(file: url.relativePath, reason: error.reason)
         }
     }
 

@@ -25,7 +25,7 @@ private func snapshot<M: Module>(_ module: M) -> [String: [Double]] {
 }
 
 /// A fresh empty folder under the system's temporary directory.
-private func temporaryFolder() throws -> URL {
+func temporaryFolder() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("gradlab-checkpoint-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url

@@ -24,12 +24,6 @@ private func warmUp<S: TensorScalar>(_ model: Sequential<S>, seed: UInt64) {
 
 private func batchNorm<S: TensorScalar>(_ model: Sequential<S>) -> BatchNorm1d<S> { model.layers[1] as! BatchNorm1d<S> }
 
-private func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("gradlab-norm-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// Whether `python3` can import torch and safetensors (for the PyTorch-side check).
 private let pythonWithTorch: Bool = {
     let process = Process()
