@@ -76,8 +76,9 @@ public enum RunCharts {
     public static func gradientNormsOverTime(record: MonitorRecord) -> LineChart {
         let entries = record.steps.filter { !$0.parameters.isEmpty }
         let lines = weightParameters(in: record).map { name in
-            LineSeries(name: name, x: entries.map { Double($0.step) },
-                       y: entries.map { e in e.parameters.first { $0.name == name }?.gradientNorm ?? .nan })
+            var lookup = NamedLookup()
+            return LineSeries(name: name, x: entries.map { Double($0.step) },
+                              y: entries.map { e in lookup.find(name, in: e.parameters, \.name)?.gradientNorm ?? .nan })
         }
         return LineChart(title: "Weight-gradient norm over time", xLabel: "step", yLabel: "‖∇W‖₂ (log scale)",
                          series: lines, yScale: .log)
@@ -163,19 +164,21 @@ public enum RunCharts {
     /// - Parameter record: the run's record.
     public static func unitHealth(record: MonitorRecord) -> LineChart {
         var order: [(name: String, kind: String, saturation: Bool)] = []
+        var saturating = Set<String>(), dying = Set<String>()
         for entry in record.steps {
             for layer in entry.layers {
-                if layer.saturationFraction != nil, !order.contains(where: { $0.name == layer.name && $0.saturation }) {
+                if layer.saturationFraction != nil, saturating.insert(layer.name).inserted {
                     order.append((layer.name, layer.kind, true))
                 }
-                if layer.deadFraction != nil, !order.contains(where: { $0.name == layer.name && !$0.saturation }) {
+                if layer.deadFraction != nil, dying.insert(layer.name).inserted {
                     order.append((layer.name, layer.kind, false))
                 }
             }
         }
         let lines = order.map { item in
+            var lookup = NamedLookup()
             let values = record.steps.map { entry -> Double in
-                guard let layer = entry.layers.first(where: { $0.name == item.name }) else { return .nan }
+                guard let layer = lookup.find(item.name, in: entry.layers, \.name) else { return .nan }
                 return (item.saturation ? layer.saturationFraction : layer.deadFraction) ?? .nan
             }
             return LineSeries(name: "\(item.name) \(item.kind) \(item.saturation ? "saturated" : "dead")",
@@ -264,5 +267,20 @@ public enum RunCharts {
             if i == count - 1 { return "≥" + ChartFormat.logTickLabel(edges[i]) }
             return ChartFormat.logTickLabel(edges[i]) + "–" + ChartFormat.logTickLabel(edges[i + 1])
         }
+    }
+}
+
+/// Finds an element by its unique name in each of a run of arrays that usually keep a name at
+/// the same index (the parameters or layers of a record's steps): tries the index of the last
+/// find first, so that a chart over n steps and p names costs n·p comparisons, not n·p².
+struct NamedLookup {
+    private var hint = 0
+
+    /// The element of `items` named `name`, or nil.
+    mutating func find<T>(_ name: String, in items: [T], _ key: (T) -> String) -> T? {
+        if hint < items.count, key(items[hint]) == name { return items[hint] }
+        guard let index = items.firstIndex(where: { key($0) == name }) else { return nil }
+        hint = index
+        return items[index]
     }
 }
