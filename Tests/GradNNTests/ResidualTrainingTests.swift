@@ -38,21 +38,28 @@ func trainWithSGD(_ model: some Module<Double>, x: Tensor<Double>, y: Tensor<Dou
     @Test func batchNormRescuesADeepSigmoidMLP() {
         let (x, y) = seedLine()
         let variance = y.variance(unbiased: false).scalar
-        func run(batchNorm: Bool) -> (first: Double, last: Double) {
+        /// The last 10 training losses' largest (batch statistics), and the loss in evaluation
+        /// mode after training (running statistics).
+        func run(batchNorm: Bool) -> (training: Double, evaluation: Double) {
             let model = Sequential<Double>.mlp(inputSize: 1, hiddenSizes: Array(repeating: 32, count: 20), outputSize: 1,
                                                activation: .sigmoid, batchNorm: batchNorm, generator: RandomGenerator(seed: 0))
             let losses = trainWithSGD(model, x: x, y: y, steps: 100, learningRate: 0.05)
             model.eval()
             let final = meanSquaredError(predictions: withoutGradient { model(x) }, targets: y).scalar
-            return (losses[0], final)
+            return (losses.suffix(10).max()!, final)
         }
         let plain = run(batchNorm: false), normalized = run(batchNorm: true)
         // Without batch norm the gradient vanishes: the net learns the mean and no more (MSE ≈ Var y).
-        #expect(plain.last > 0.9 * variance, "plain: \(plain), Var y \(variance)")
-        // With it, the same 100 steps fit the line (evaluation mode, running statistics; the
-        // noise alone gives 0.25).
-        #expect(normalized.last < 0.15 * variance, "batch norm: \(normalized), Var y \(variance)")
-        #expect(normalized.last < 0.15 * plain.last)
+        #expect(plain.training > 0.9 * variance, "plain: \(plain), Var y \(variance)")
+        #expect(plain.evaluation > 0.9 * variance, "plain: \(plain), Var y \(variance)")
+        // With it, the same 100 steps fit the line (the noise alone gives 0.25): the training
+        // loss falls below a tenth of Var y (0.70 with OpenBLAS's products, 0.90 with the
+        // pure-Swift ones). In evaluation mode the running statistics (momentum 0.1) still lag
+        // weights that move at this learning rate, so that loss is higher and varies with the
+        // last bits of the products (0.87 and 2.31 here): a looser bound.
+        #expect(normalized.training < 0.15 * variance, "batch norm: \(normalized), Var y \(variance)")
+        #expect(normalized.training < 0.15 * plain.training)
+        #expect(normalized.evaluation < 0.35 * variance, "batch norm: \(normalized), Var y \(variance)")
     }
 
     @Test func deepReZeroMLPTrains() {

@@ -292,11 +292,17 @@ let gemmSmallSizes = [0, 1, 2, 3, 7, 16, 17, 33]
     }
 
     /// Loading BLAS shortens OpenBLAS's idle spin to 2^20 cycles unless the user chose a value.
+    /// (`BLAS.load(environment: nil)`, not `BLAS.shared`, so that it also runs under
+    /// `GRADLAB_BLAS=none`.)
     @Test func openBLASSpinIsShortenedUnlessTheUserSetIt() {
-        _ = BLAS.shared
+        let before = getenv("OPENBLAS_THREAD_TIMEOUT").map { String(cString: $0) }
+        defer {
+            if let before { setenv("OPENBLAS_THREAD_TIMEOUT", before, 1) } else { unsetenv("OPENBLAS_THREAD_TIMEOUT") }
+        }
+        unsetenv("OPENBLAS_THREAD_TIMEOUT")
+        _ = BLAS.load(environment: nil)
         #expect(getenv("OPENBLAS_THREAD_TIMEOUT").map { String(cString: $0) } == "20")
         setenv("OPENBLAS_THREAD_TIMEOUT", "7", 1)
-        defer { setenv("OPENBLAS_THREAD_TIMEOUT", "20", 1) }
         _ = BLAS.load(environment: nil)
         #expect(getenv("OPENBLAS_THREAD_TIMEOUT").map { String(cString: $0) } == "7")
     }
